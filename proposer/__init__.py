@@ -1,0 +1,1 @@
+"""Rule-change proposals with evidence (arrives with the proposer issue)."""

@@ -1,0 +1,1 @@
+"""The Flask review application (arrives with the review-app issue)."""
