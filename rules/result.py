@@ -17,6 +17,8 @@ Semantics (DESIGN §2, DMN 1.3 §8.2.11):
   policies; COUNT gives 0); otherwise a null result.
 * ``outputs`` is a dict for single-hit policies and aggregations, a list of dicts for
   multi-hit policies without aggregation, and None for a null result or an evaluation error.
+* ``reasons`` maps each matched rule whose own ``then`` gives a string ``reason`` output to
+  that text (a default is not the rule's reason).
 * ``exception`` is true for a null result, an evaluation error, or when the review output's
   value (any row's, for lists) is one of the review values.
 """
@@ -122,7 +124,7 @@ def decide(table: Table, matched: Sequence[int]) -> Result:
     ids = tuple(doc.rules[i].id for i in matched)
     reasons = {}
     for i in matched:
-        reason = table.rows[i].get("reason")
+        reason = doc.rules[i].then_dict.get("reason")
         if isinstance(reason, str):
             reasons[doc.rules[i].id] = reason
     outputs: Outputs
