@@ -34,16 +34,29 @@ from rules.errors import CompileError, EngineLimitError, Problem
 from rules.logic import FALSE, TRUE, And, Atom, Formula, Or, true_form
 from rules.validate import validate_document
 
-__all__ = ["MARKER", "STACK_LIMIT", "Codec", "Program", "compile_program", "fnv1a32", "number"]
+__all__ = [
+    "MARKER",
+    "SHARD_RULES",
+    "STACK_LIMIT",
+    "Codec",
+    "Program",
+    "Shard",
+    "compile_program",
+    "fnv1a32",
+    "number",
+]
 
 MARKER = "mk"
 # The engine fails when its walk stack would exceed 64 entries; the model below is exact at
 # that boundary (tests/rules/test_engine_limits.py), and we keep a small margin.
 STACK_LIMIT = 62
 RESERVED_NAMES = ("sid", "id", "$s", "$forward", "$m", "m", "$and", "$or", "$i", "$f", "$l", "$r")
+# Engine rules per engine ruleset. The engine finds each queued action by scanning all of a
+# ruleset's rules from the first, so draining m matches costs O(rules x m): shards keep it small.
+SHARD_RULES = 128
 # Bucket layouts tried in order: (rules per leaf bucket, buckets per parent).
 LAYOUTS = ((16, 16), (8, 8), (4, 4), (2, 2), (1, 2))
-# The engine's per-node child table has 512 slots.
+# The engine's per-node child table has 512 slots; when it is full, create_ruleset loops forever.
 MAX_CHILDREN = 500
 _OPS = {"ne": "$neq", "lt": "$lt", "le": "$lte", "gt": "$gt", "ge": "$gte"}
 
@@ -101,14 +114,31 @@ class _Node:
 
 
 @dataclass(frozen=True, slots=True)
-class Program:
-    """A compiled document: the engine ruleset JSON and what is needed to talk to it."""
+class Shard:
+    """One engine ruleset: its JSON, which document rule each engine rule stands for, and the
+    worst-case stack height and widest node of its alpha network."""
 
     ruleset_json: str
     rule_of: tuple[int, ...]
-    codecs: tuple[Codec, ...]
     stack_bound: int
+    max_children: int
     layout: tuple[int, int]
+
+
+@dataclass(frozen=True, slots=True)
+class Program:
+    """A compiled document: engine rulesets (shards) and how to encode facts for them."""
+
+    shards: tuple[Shard, ...]
+    codecs: tuple[Codec, ...]
+
+    @property
+    def stack_bound(self) -> int:
+        return max((s.stack_bound for s in self.shards), default=0)
+
+    @property
+    def max_children(self) -> int:
+        return max((s.max_children for s in self.shards), default=0)
 
 
 def _atom_json(atom: Atom, codec: Codec) -> str:
@@ -258,7 +288,9 @@ def _layout(
     root = _Node()
     marker, marker_text = _child(root, MARKER, "eq", f'{{"{MARKER}":1}}'), f'{{"{MARKER}":1}}'
     paths: list[list[int]] = [[] for _ in rules]
-    groups: list[list[int]] = [list(range(i, min(i + leaf, len(rules)))) for i in range(0, len(rules), leaf)]
+    groups: list[list[int]] = [
+        list(range(i, min(i + leaf, len(rules)))) for i in range(0, len(rules), leaf)
+    ]
     # Group buckets under parents until one group remains at the top.
     while len(groups) > 1:
         parents = [groups[i : i + fanout] for i in range(0, len(groups), fanout)]
@@ -275,7 +307,7 @@ def _layout(
             text = f'{{"$neq":{{"{MARKER}":{slot}}}}}'
             node = _child(node, MARKER, "ne", text)
             texts.append(text)
-        end, body = emitter.chain(node, items) if items else (node, "")
+        _end, body = emitter.chain(node, items) if items else (node, "")
         if body:
             texts.append(body if not body.startswith('{"$and"') else body[9:-2])
         bodies.append('{"$and":[' + ",".join(texts) + "]}")
@@ -300,24 +332,35 @@ def compile_program(doc: Document) -> Program:
     emitter = _Emitter(codecs, order)
     placement = sorted(
         range(len(engine_rules)),
-        key=lambda r: [_sort_key(f, order) for f in sorted(engine_rules[r], key=lambda f: _sort_key(f, order))],
+        key=lambda r: [
+            _sort_key(f, order) for f in sorted(engine_rules[r], key=lambda f: _sort_key(f, order))
+        ],
     )
     placed = [engine_rules[r] for r in placement]
-    placed_rule_of = tuple(rule_of[r] for r in placement)
+    placed_rule_of = [rule_of[r] for r in placement]
+    shards = tuple(
+        _shard(emitter, placed[i : i + SHARD_RULES], placed_rule_of[i : i + SHARD_RULES])
+        for i in range(0, max(len(placed), 1), SHARD_RULES)
+    )
+    return Program(shards=shards, codecs=tuple(codecs.values()))
+
+
+def _shard(emitter: _Emitter, placed: list[list[Formula]], rule_of: list[int]) -> Shard:
     bound = 0
     layouts = LAYOUTS if len(placed) > LAYOUTS[0][0] else ((len(placed) or 1, 2), *LAYOUTS[1:])
     for leaf, fanout in layouts:
         root, bodies = _layout(emitter, placed, leaf, fanout)
         bound = stack_height(root)
-        if bound <= STACK_LIMIT and _max_children(root) <= MAX_CHILDREN:
+        widest = _max_children(root)
+        if bound <= STACK_LIMIT and widest <= MAX_CHILDREN:
             rules_json = ",".join(
                 f'"r{k}":{{"all":[{{"m":{body}}}]}}' for k, body in enumerate(bodies)
             )
-            return Program(
+            return Shard(
                 ruleset_json="{" + rules_json + "}",
-                rule_of=placed_rule_of,
-                codecs=tuple(codecs.values()),
+                rule_of=tuple(rule_of),
                 stack_bound=bound,
+                max_children=widest,
                 layout=(leaf, fanout),
             )
     raise EngineLimitError(

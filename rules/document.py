@@ -381,7 +381,17 @@ _DOC_KEYS = (
     "review",
     "rules",
 )
-_INPUT_KEYS = ("name", "type", "description", "required", "min", "max", "values", "protected", "pii")
+_INPUT_KEYS = (
+    "name",
+    "type",
+    "description",
+    "required",
+    "min",
+    "max",
+    "values",
+    "protected",
+    "pii",
+)
 _OUTPUT_KEYS = ("name", "type", "description", "values", "default")
 _RULE_KEYS = ("id", "description", "when", "then")
 _LEAF_KEYS = ("input", "op", "value")
@@ -466,6 +476,10 @@ class _Parser:
         if not is_scalar(value):
             self.problem(loc, f"expected a string, number or boolean, got {_kind(value)}")
             return None
+        if isinstance(value, float):
+            # One canonical form, one behaviour: 1.0 and 1 are the same version and must give
+            # byte-identical results, so integral floats are read as integers.
+            return _canonical_number(value)
         return value  # type: ignore[return-value]
 
     def scalar_list(self, value: object, loc: str) -> tuple[Scalar, ...] | None:

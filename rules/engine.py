@@ -44,27 +44,37 @@ class CompiledRuleset:
         self.program = program or compile_program(doc)
         self.table = Table.of(doc)
         self._lock = threading.Lock()
-        self._handle: int | None = None
-        self._rule_names = {f"r{k}": i for k, i in enumerate(self.program.rule_of)}
+        self._handles: list[int] | None = None
+        self._rule_names = [
+            {f"r{k}": i for k, i in enumerate(shard.rule_of)} for shard in self.program.shards
+        ]
         self._fields = [(c.input, f'"{c.field}":', c.encode) for c in self.program.codecs]
         self._open()
 
     def _open(self) -> None:
+        handles: list[int] = []
         try:
-            self._handle = _dr.create_ruleset(f"rb{next(_names)}", self.program.ruleset_json)
+            for shard in self.program.shards:
+                handles.append(_dr.create_ruleset(f"rb{next(_names)}", shard.ruleset_json))
         except _dr.error as exc:
+            for handle in handles:
+                _dr.delete_ruleset(handle)
             raise EngineError(f"the engine rejected the compiled ruleset: {exc}") from exc
+        self._handles = handles
+
+    def _delete(self) -> None:
+        handles, self._handles = self._handles or [], None
+        for handle in handles:
+            _dr.delete_ruleset(handle)
 
     def close(self) -> None:
-        """Delete the engine ruleset; later evaluations raise until reopened by the Engine."""
+        """Delete the engine rulesets; later evaluations raise until reopened by the Engine."""
         with self._lock:
-            if self._handle is not None:
-                _dr.delete_ruleset(self._handle)
-                self._handle = None
+            self._delete()
 
     @property
     def closed(self) -> bool:
-        return self._handle is None
+        return self._handles is None
 
     def _fact(self, facts: Mapping[str, Scalar | None]) -> str:
         parts = [f'{{"{MARKER}":1,']
@@ -80,13 +90,14 @@ class CompiledRuleset:
     def match(self, facts: Mapping[str, Scalar | None]) -> list[int]:
         """Indices of the document rules whose conditions are true for validated facts."""
         fact = self._fact(facts)
+        found: set[int] = set()
         with self._lock:
-            handle = self._handle
-            if handle is None:
+            handles = self._handles
+            if handles is None:
                 raise _Closed
-            names = self._run(handle, fact)
-        rule_names = self._rule_names
-        return sorted({rule_names[n] for n in names})
+            for handle, rule_names in zip(handles, self._rule_names, strict=True):
+                found.update(rule_names[n] for n in self._run(handle, fact))
+        return sorted(found)
 
     def _run(self, handle: int, fact: str) -> list[str]:
         names: list[str] = []
@@ -113,11 +124,10 @@ class CompiledRuleset:
         return names
 
     def _recover(self, handle: int, fact: str, asserted: bool) -> None:
-        """After a failure the session may hold the fact: rebuild the engine ruleset."""
+        """After a failure a session may hold the fact: rebuild every engine ruleset."""
         try:
-            _dr.delete_ruleset(handle)
+            self._delete()
         finally:
-            self._handle = None
             self._open()
 
     def evaluate(self, facts: Mapping[str, Scalar | None]) -> Result:

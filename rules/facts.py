@@ -31,14 +31,17 @@ def _coerce(spec: Input, value: object, loc: str) -> tuple[Scalar | None, Proble
             return None, Problem("RB402", loc, f"at most {MAX_STRING_LENGTH} characters")
         return value, None
     if isinstance(value, bool) or not isinstance(value, int | float):
-        return None, Problem("RB401", loc, f"expected {'an integer' if kind == 'integer' else 'a number'}, got {value!r}")
+        return None, Problem(
+            "RB401",
+            loc,
+            f"expected {'an integer' if kind == 'integer' else 'a number'}, got {value!r}",
+        )
     if isinstance(value, float) and not math.isfinite(value):
         return None, Problem("RB401", loc, "numbers must be finite (no NaN or infinity)")
-    if kind == "integer":
-        if isinstance(value, float):
-            if not value.is_integer():
-                return None, Problem("RB401", loc, f"expected an integer, got {value!r}")
-            value = int(value)
+    if kind == "integer" and isinstance(value, float):
+        if not value.is_integer():
+            return None, Problem("RB401", loc, f"expected an integer, got {value!r}")
+        value = int(value)
     if isinstance(value, int) and abs(value) > MAX_EXACT_INT:
         return None, Problem("RB402", loc, f"integers must lie within ±{MAX_EXACT_INT} (2**53)")
     return value, None
@@ -69,7 +72,13 @@ def validate_facts(doc: Document, facts: object) -> dict[str, Scalar | None]:
     if not isinstance(facts, Mapping):
         raise FactsError(
             "facts must be a JSON object",
-            [Problem("RB400", "facts", f"expected an object of input values, got {type(facts).__name__}")],
+            [
+                Problem(
+                    "RB400",
+                    "facts",
+                    f"expected an object of input values, got {type(facts).__name__}",
+                )
+            ],
         )
     problems: list[Problem] = []
     names = [i.name for i in doc.inputs]
@@ -89,7 +98,9 @@ def validate_facts(doc: Document, facts: object) -> dict[str, Scalar | None]:
         value: Any = facts.get(spec.name)
         if value is None:
             if spec.required:
-                what = "is required" if spec.name not in facts else "is required and may not be null"
+                what = (
+                    "is required" if spec.name not in facts else "is required and may not be null"
+                )
                 problems.append(Problem("RB405", loc, f"{spec.name!r} {what}"))
             elif spec.name in facts:
                 result[spec.name] = None

@@ -103,7 +103,9 @@ def _leaf(leaf: Leaf, want: bool) -> Formula:
         inside = conj([Atom(name, low_op, value.low), Atom(name, high_op, value.high)])
         if want:
             return inside
-        return disj([Atom(name, _NEGATE[low_op], value.low), Atom(name, _NEGATE[high_op], value.high)])
+        return disj(
+            [Atom(name, _NEGATE[low_op], value.low), Atom(name, _NEGATE[high_op], value.high)]
+        )
     if isinstance(value, tuple | Between) or value is None:
         raise TypeError(f"operator {op!r} needs a single value")
     return Atom(name, op if want else _NEGATE[op], value)

@@ -68,6 +68,7 @@ class Table:
     ranks: tuple[tuple[int, ...], ...]
     defaults: Row | None
     review_values: frozenset[Any]
+    reasons: tuple[str | None, ...]
 
     @classmethod
     def of(cls, doc: Document) -> Table:
@@ -79,8 +80,12 @@ class Table:
         defaults = None
         if all(o.has_default for o in doc.outputs):
             defaults = {o.name: o.default for o in doc.outputs}
-        review = frozenset(doc.review.values) if doc.review else frozenset()
-        return cls(doc, tuple(rows), ranks, defaults, review)
+        review = frozenset(_typed(v) for v in doc.review.values) if doc.review else frozenset()
+        reasons = []
+        for rule in doc.rules:
+            reason = rule.then_dict.get("reason")
+            reasons.append(reason if isinstance(reason, str) else None)
+        return cls(doc, tuple(rows), ranks, defaults, review, tuple(reasons))
 
 
 def _rank(doc: Document, row: Row) -> tuple[int, ...]:
@@ -102,7 +107,7 @@ def _aggregate(doc: Document, rows: Sequence[Row]) -> Row:
     if doc.aggregation == "SUM":
         total: Any = 0
         for v in values:
-            total += v  # type: ignore[operator]
+            total += v
         return {out: total}
     pick = min if doc.aggregation == "MIN" else max
     return {out: pick(values)}  # type: ignore[type-var]
@@ -115,18 +120,19 @@ def _is_exception(table: Table, outputs: Outputs) -> bool:
     if review is None:
         return False
     rows = outputs if isinstance(outputs, list) else [outputs]
-    return any(row.get(review.output) in table.review_values for row in rows)
+    # Typed membership: 0 is not false and 1 is not true.
+    return any(_typed(row.get(review.output)) in table.review_values for row in rows)
+
+
+def _typed(value: object) -> tuple[bool, object]:
+    return (isinstance(value, bool), value)
 
 
 def decide(table: Table, matched: Sequence[int]) -> Result:
     """Apply the hit policy to the matched rule indices (ascending, without duplicates)."""
     doc = table.doc
     ids = tuple(doc.rules[i].id for i in matched)
-    reasons = {}
-    for i in matched:
-        reason = doc.rules[i].then_dict.get("reason")
-        if isinstance(reason, str):
-            reasons[doc.rules[i].id] = reason
+    reasons = {doc.rules[i].id: r for i in matched if (r := table.reasons[i]) is not None}
     outputs: Outputs
     deciding: tuple[int, ...]
     error = None
@@ -136,7 +142,9 @@ def decide(table: Table, matched: Sequence[int]) -> Result:
         if table.defaults is None:
             outputs = {doc.outputs[0].name: 0} if doc.aggregation == "COUNT" else None
         elif doc.aggregation is not None:
-            outputs = {doc.outputs[0].name: 0} if doc.aggregation == "COUNT" else dict(table.defaults)
+            outputs = (
+                {doc.outputs[0].name: 0} if doc.aggregation == "COUNT" else dict(table.defaults)
+            )
         else:
             outputs = [dict(table.defaults)] if doc.multi_hit else dict(table.defaults)
     elif policy == "UNIQUE" and len(matched) > 1:

@@ -125,12 +125,16 @@ def _check_domain(spec: Input, value: Scalar, loc: str, ordered: bool) -> Iterat
 
 
 def _check_schema(doc: Document) -> Iterator[Problem]:
-    for kind, items in (("inputs", doc.inputs), ("outputs", doc.outputs)):
+    named: tuple[tuple[str, list[str]], ...] = (
+        ("inputs", [i.name for i in doc.inputs]),
+        ("outputs", [o.name for o in doc.outputs]),
+    )
+    for kind, names in named:
         seen: set[str] = set()
-        for i, item in enumerate(items):
-            if item.name in seen:
-                yield Problem("RB107", f"{kind}[{i}].name", f"{item.name!r} is declared twice")
-            seen.add(item.name)
+        for i, name in enumerate(names):
+            if name in seen:
+                yield Problem("RB107", f"{kind}[{i}].name", f"{name!r} is declared twice")
+            seen.add(name)
     for i, spec in enumerate(doc.inputs):
         where = f"inputs[{i}]"
         if spec.type in ("string", "boolean") and (spec.min is not None or spec.max is not None):
@@ -151,7 +155,9 @@ def _check_output(out: Output, where: str) -> Iterator[Problem]:
         pass
     for j, value in enumerate(out.values or ()):
         if not value_fits(out.type, value):
-            yield Problem("RB103", f"{where}.values[{j}]", f"{value!r} is not {_describe(out.type)}")
+            yield Problem(
+                "RB103", f"{where}.values[{j}]", f"{value!r} is not {_describe(out.type)}"
+            )
     if out.default is not None:
         yield from _check_output_value(out, out.default, f"{where}.default")
 
@@ -159,7 +165,9 @@ def _check_output(out: Output, where: str) -> Iterator[Problem]:
 def _check_output_value(out: Output, value: Scalar, loc: str) -> Iterator[Problem]:
     if not value_fits(out.type, value):
         yield Problem(
-            "RB103", loc, f"{value!r} does not fit output {out.name!r}: expected {_describe(out.type)}"
+            "RB103",
+            loc,
+            f"{value!r} does not fit output {out.name!r}: expected {_describe(out.type)}",
         )
     elif out.values is not None and value not in out.values:
         yield Problem(
@@ -184,13 +192,15 @@ def _check_policy(doc: Document) -> Iterator[Problem]:
             yield Problem(
                 "RB109", "aggregation", "an aggregation needs exactly one output to aggregate"
             )
-        elif doc.aggregation != "COUNT" and doc.outputs[0].type not in ("number", "integer"):
-            if doc.aggregation == "SUM" or doc.outputs[0].type == "boolean":
-                yield Problem(
-                    "RB109",
-                    "aggregation",
-                    f"{doc.aggregation} needs a number output, not {doc.outputs[0].type}",
-                )
+        elif doc.aggregation != "COUNT" and (
+            doc.outputs[0].type == "boolean"
+            or (doc.aggregation == "SUM" and doc.outputs[0].type == "string")
+        ):
+            yield Problem(
+                "RB109",
+                "aggregation",
+                f"{doc.aggregation} needs a number output, not {doc.outputs[0].type}",
+            )
     if doc.hit_policy in ("PRIORITY", "OUTPUT ORDER"):
         for i, out in enumerate(doc.outputs):
             if not out.values:
@@ -201,8 +211,8 @@ def _check_policy(doc: Document) -> Iterator[Problem]:
                     f"order: declare the values of {out.name!r}",
                 )
     if doc.review is not None:
-        out = doc.output(doc.review.output)
-        if out is None:
+        review_out = doc.output(doc.review.output)
+        if review_out is None:
             yield Problem(
                 "RB102",
                 "review.output",
@@ -211,7 +221,7 @@ def _check_policy(doc: Document) -> Iterator[Problem]:
             )
         else:
             for j, value in enumerate(doc.review.values):
-                yield from _check_output_value(out, value, f"review.values[{j}]")
+                yield from _check_output_value(review_out, value, f"review.values[{j}]")
 
 
 def _check_rules(doc: Document) -> Iterator[Problem]:

@@ -1,0 +1,1 @@
+"""Benchmarks for Rulebook (``make bench``); see bench/README.md."""
