@@ -11,11 +11,13 @@ RB205   warning     a rule whose condition is true for no valid fact set
 RB299   info        an analysis stopped early (a work or size limit); its results are partial
 ======  ==========  =========================================================================
 
-Each rule's condition becomes boxes over the input space (:mod:`rules.regions`); overlaps and
-coverage are searched by recursive partition (:mod:`rules.cover`). Every witness is checked
-before it is reported: it must pass :func:`rules.facts.validate_facts` and, evaluated directly
-on the conditions, behave as the finding claims. When a limit is hit the analysis reports
-RB299 instead of guessing, so no finding is ever a false claim.
+Each rule's condition becomes exact boxes over the input space (:mod:`rules.regions`, with
+the per-input algebra in :mod:`rules.domains`); overlaps and coverage are searched by
+recursive partition (:mod:`rules.cover`). Every witness is checked before it is reported: it
+must pass :func:`rules.facts.validate_facts` and, evaluated directly on the conditions, behave
+as the finding claims (else RB299). RB203 and RB205 have no witness; they rest on the exact
+algebra, and a rule whose condition was too large to expand is never claimed shadowed or dead.
+When a limit is hit the analysis reports RB299 instead of guessing.
 """
 
 from __future__ import annotations
@@ -50,7 +52,9 @@ class Limits:
 
 @dataclass(frozen=True, slots=True)
 class Finding:
-    """One analysis result: its problem, the rules involved, and the witness facts if any."""
+    """One analysis result: its problem, the rules involved (by index: the two overlapping
+    rules; the shadowing rules, then the shadowed one; the dead rule), and the witness facts
+    for RB201, RB202 and RB204."""
 
     problem: Problem
     rules: tuple[int, ...] = ()

@@ -1,13 +1,18 @@
 """Searching many boxes at once by recursive partition of the input space.
 
-Both searches split a region of the space along one input into *cells*: the pieces of the
-region between consecutive span ends of the boxes in it (and the null cell), so that each box
-either covers a cell on that input or misses it. Only boxes that cover a cell go on with it,
-and adjacent cells with the same boxes are joined. The input to split on is the one whose
-largest cell holds the fewest boxes, so a table of disjoint ranges falls apart in a few steps.
+Both searches cut a region of the space along one input at every span end of the boxes in it
+into *cells* (plus the null cell), so that each box covers a cell on that input or misses it,
+and group adjacent cells into at most :data:`MAX_BINS` *bins*. Only the boxes that meet a bin
+go on with it, and adjacent bins with the same boxes are joined. Each step removes at least
+one span end from the region, so the recursion ends; binning keeps a box that spans many cells
+from being copied into every one of them.
 
-* :func:`overlaps` yields every pair of intersecting boxes of different rules, each once;
-* :func:`uncovered` finds part of a region that no box covers, or shows there is none.
+* :func:`overlaps` yields every pair of intersecting boxes of different rules, each once. It
+  splits on the input whose bins hold the fewest pairs, and compares pairs directly when no
+  split would halve them (boxes that all overlap are cheapest to compare outright).
+* :func:`uncovered` finds part of a region that no box covers, or shows there is none. It
+  splits on the input whose fullest bin holds the fewest boxes, and visits the emptiest bins
+  first, where uncovered fact sets are likeliest.
 
 Both spend from a :class:`Budget` and raise :class:`Exhausted` when it runs out, so a caller
 can report an incomplete analysis instead of running for minutes.
@@ -180,18 +185,21 @@ def _groups(
     space: Space, region: Box, pieces: Sequence[Piece], split: _Split, budget: Budget
 ) -> list[tuple[Box, list[Piece]]]:
     """Each bin's region with the pieces meeting it; adjacent bins with the same pieces are
-    joined into one."""
+    joined into one, unless every bin has the same pieces (each bin is still a smaller
+    region, which is what guarantees progress)."""
     budget.spend(sum(split.sizes))
     members: list[list[Piece]] = [[] for _ in split.sizes]
     for piece, ranges in zip(pieces, split.covered, strict=True):
         for low, high in split.bins(ranges):
             for k in range(low, high):
                 members[k].append(piece)
+    # Join equal neighbours, unless that would give back the whole region.
+    joinable = any(a != b for a, b in itertools.pairwise(members))
     out: list[tuple[Box, list[Piece]]] = []
     k = 0
     while k < len(members):
         first, group = k, members[k]
-        while k + 1 < len(members) and members[k + 1] == group:
+        while joinable and k + 1 < len(members) and members[k + 1] == group:
             k += 1
         k += 1
         cells = split.cells[split.edges[first] : split.edges[k]]

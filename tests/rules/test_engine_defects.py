@@ -4,6 +4,7 @@ safe, and shown neutralised through Rulebook's engine."""
 from __future__ import annotations
 
 import json
+import math
 import subprocess
 import sys
 import textwrap
@@ -104,8 +105,9 @@ def test_absence_only_rule_terminates_and_matches_once() -> None:
     assert evaluate(doc, {"x": 3}).matched == ("always",)
     # Every engine rule carries a positive test on a field only request facts have.
     program = compile_document(doc).program
-    for rule in json.loads(program.ruleset_json).values():
-        assert rule["all"][0]["m"]["$and"][0] == {"mk": 1}
+    for shard in program.shards:
+        for rule in json.loads(shard.ruleset_json).values():
+            assert rule["all"][0]["m"]["$and"][0] == {"mk": 1}
 
 
 # 4. Error 303: wide rulesets overflow the engine's 64-entry alpha-walk stack.
@@ -139,13 +141,20 @@ def test_a_naive_wide_ruleset_really_fails_with_303() -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("with_category", [False, True], ids=["ranges", "ranges+category"])
-def test_4000_rule_range_heavy_rulesets_evaluate_10000_inputs(with_category: bool) -> None:
+@pytest.mark.parametrize(
+    ("with_category", "inputs"),
+    # Ranges alone match ~500 of the 4,000 rules per input, so fewer inputs keep the suite fast.
+    [(False, 3_000), (True, 10_000)],
+    ids=["ranges", "ranges+category"],
+)
+def test_4000_rule_range_heavy_rulesets_evaluate_10000_inputs(
+    with_category: bool, inputs: int
+) -> None:
     doc = range_heavy(4000, seed=7, with_category=with_category)
     compiled = compile_document(doc)
     assert compiled.program.stack_bound <= 64
     assert compiled.program.max_children <= 500
-    facts = [validate_facts(doc, f) for f in random_facts(doc, 10_000, seed=8)]
+    facts = [validate_facts(doc, f) for f in random_facts(doc, inputs, seed=8)]
     matched_total = 0
     for i, fact in enumerate(facts):
         result = compiled.evaluate(fact)
@@ -171,8 +180,10 @@ def test_compiled_rulesets_use_only_comparison_operators() -> None:
         return set()
 
     program = compile_document(doc).program
-    for rule in json.loads(program.ruleset_json).values():
-        assert keys(rule) <= allowed
+    assert len(program.shards) > 1
+    for shard in program.shards:
+        for rule in json.loads(shard.ruleset_json).values():
+            assert keys(rule) <= allowed
 
 
 # 6. Exponent numbers without a fraction are a parse error; NaN/Infinity; int64 saturation.
@@ -187,7 +198,7 @@ def test_numbers_in_exponent_form_reach_the_engine_intact(value: float) -> None:
         ],
     )
     assert evaluate(doc, {"x": value}).matched == ("eq",)
-    below = value - abs(value) * 1e-9 if value else -1e-300
+    below = math.nextafter(value, -math.inf)
     assert evaluate(doc, {"x": below}).matched == ("lt",)
 
 
@@ -270,7 +281,7 @@ def test_string_values_are_not_coerced() -> None:
     assert evaluate(doc, {"s": "4"}).matched == ("four", "lt-b")
     assert evaluate(doc, {"s": "4.0"}).matched == ("lt-b",)
     assert evaluate(doc, {"s": "04"}).matched == ("lt-b",)
-    assert evaluate(doc, {"s": "true"}).matched == ()
+    assert evaluate(doc, {"s": "true"}).matched == ("true",)
     assert evaluate(doc, {"s": "é"}).matched == ()  # 'é' sorts after 'b' by code point
     assert evaluate(doc, {"s": 'a"\\'}).matched == ("lt-b",)
 
