@@ -39,6 +39,8 @@ MAX_BINS = 8
 # Work units, weighed to take about the same time: a box intersection, a containment test.
 MEET_COST = 8
 CONTAINS_COST = 4
+# Deeper recursion than this (Python's stack allows about 1000) counts as out of budget.
+MAX_DEPTH = 400
 
 
 class Exhausted(Exception):
@@ -51,9 +53,9 @@ class Budget:
     def __init__(self, units: int) -> None:
         self.left = units
 
-    def spend(self, units: int) -> None:
+    def spend(self, units: int, depth: int = 0) -> None:
         self.left -= units
-        if self.left < 0:
+        if self.left < 0 or depth > MAX_DEPTH:
             raise Exhausted
 
 
@@ -213,7 +215,7 @@ def overlaps(
 ) -> Iterator[tuple[Piece, Piece, Box]]:
     """Every intersecting pair of pieces of different rules ``i < j`` with ``wanted(i, j)``,
     once each, as (piece of i, piece of j, their intersection)."""
-    yield from _pairs(space, Box(), pieces, budget, wanted, set())
+    yield from _pairs(space, Box(), pieces, budget, wanted, set(), 0)
 
 
 def _pairs(
@@ -223,14 +225,15 @@ def _pairs(
     budget: Budget,
     wanted: Callable[[int, int], bool],
     seen: set[tuple[int, int]],
+    depth: int,
 ) -> Iterator[tuple[Piece, Piece, Box]]:
-    budget.spend(len(pieces))
+    budget.spend(len(pieces), depth)
     if len(pieces) > LEAF_SIZE:
         split = _best(space, region, pieces, budget, lambda s: s.pairs)
         if split is not None and split.pairs < len(pieces) * (len(pieces) - 1) // 4:
             for cell, group in _groups(space, region, pieces, split, budget):
                 if len(group) > 1:
-                    yield from _pairs(space, cell, group, budget, wanted, seen)
+                    yield from _pairs(space, cell, group, budget, wanted, seen, depth + 1)
             return
     for x, a in enumerate(pieces):
         budget.spend(len(pieces) - x)
@@ -251,12 +254,17 @@ def _size(group: tuple[Box, list[Piece]]) -> int:
 
 
 def uncovered(
-    space: Space, region: Box, pieces: Sequence[Piece], budget: Budget, used: set[int]
+    space: Space,
+    region: Box,
+    pieces: Sequence[Piece],
+    budget: Budget,
+    used: set[int],
+    depth: int = 0,
 ) -> Box | None:
     """A nonempty part of ``region`` that no piece covers, or None when the pieces (each of
     which must intersect the region) cover all of it; ``used`` gains the rules whose pieces
     were needed to cover it."""
-    budget.spend(CONTAINS_COST * len(pieces) + 1)
+    budget.spend(CONTAINS_COST * len(pieces) + 1, depth)
     if not pieces:
         return region
     for piece in pieces:
@@ -267,7 +275,7 @@ def uncovered(
     if split is None:  # impossible for pieces that intersect the region; stay sound anyway
         raise Exhausted
     for cell, group in sorted(_groups(space, region, pieces, split, budget), key=_size):
-        found = uncovered(space, cell, group, budget, used)
+        found = uncovered(space, cell, group, budget, used, depth + 1)
         if found is not None:
             return found
     return None

@@ -71,13 +71,15 @@ def spans_or(*parts: Spans) -> Spans:
 def spans_sub(a: Spans, b: Spans) -> Spans:
     """The keys of ``a`` outside ``b``."""
     out: list[Span] = []
+    j = 0
     for lo, hi in a:
+        while j < len(b) and b[j][1] is not None and b[j][1] <= lo:
+            j += 1  # b[j] ends before this span of a, and so before every later one
         cur: Key | None = lo
-        for blo, bhi in b:
+        for k in range(j, len(b)):
+            blo, bhi = b[k]
             if not _below(blo, hi):
                 break
-            if bhi is not None and bhi <= cur:
-                continue
             if cur < blo:
                 out.append((cur, blo))
             if bhi is None or not _below(bhi, hi):

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from rules.document import Document, Scalar
-from rules.domains import Dim, Domain
+from rules.domains import Dim, Domain, spans_or, spans_sub
 from rules.logic import Atom, Const, Formula, Or
 
 __all__ = ["Box", "Space"]
@@ -120,7 +120,7 @@ class Space:
             boxes = _merge(self, [b for p, _ in parts for b in p])
             return boxes[:limit], complete and len(boxes) <= limit
         if all(len(boxes) == 1 for boxes, _ in parts):
-            return _meet_all([boxes[0] for boxes, _ in parts]), complete
+            return _meet_all(self, [boxes[0] for boxes, _ in parts]), complete
         product = [Box()]
         for boxes, _ in sorted(parts, key=lambda p: len(p[0])):
             product, ok = _product(product, boxes, limit)
@@ -128,11 +128,23 @@ class Space:
         return product, complete
 
 
-def _meet_all(boxes: list[Box]) -> list[Box]:
-    both: Box | None = Box()
+def _meet_all(space: Space, boxes: list[Box]) -> list[Box]:
+    """The intersection of many boxes, as a list of at most one box. Domains of one input
+    meet through their complements (one union, then one difference), so ``x not_in`` a long
+    list costs a sort, not one pass per value."""
+    by_dim: dict[int, list[Domain]] = {}
     for box in boxes:
-        both = box.meet(both) if both is not None else None
-    return [] if both is None else [both]
+        for d, domain in box.parts:
+            by_dim.setdefault(d, []).append(domain)
+    parts = []
+    for d, domains in sorted(by_dim.items()):
+        universe = space.dims[d].universe
+        outside = spans_or(*(spans_sub(universe.spans, dom.spans) for dom in domains))
+        domain = Domain(all(dom.null for dom in domains), spans_sub(universe.spans, outside))
+        if domain.empty:
+            return []
+        parts.append((d, domain))
+    return [Box(tuple(parts))]
 
 
 def _product(left: list[Box], right: list[Box], limit: int) -> tuple[list[Box], bool]:
@@ -163,17 +175,20 @@ def _merge(space: Space, boxes: list[Box]) -> list[Box]:
 
 
 def _join_on(space: Space, boxes: list[Box], dim: int) -> list[Box]:
-    groups: dict[tuple[tuple[int, Domain], ...], Domain | None] = {}
+    groups: dict[tuple[tuple[int, Domain], ...], list[Domain] | None] = {}
     for box in boxes:
         rest = tuple(p for p in box.parts if p[0] != dim)
         mine = box.get(dim)
-        if rest not in groups:
-            groups[rest] = mine
-            continue
-        seen = groups[rest]
-        groups[rest] = None if seen is None or mine is None else seen.join(mine)
+        seen = groups.setdefault(rest, [])
+        if seen is not None and mine is not None:
+            seen.append(mine)
+        else:
+            groups[rest] = None  # some box leaves the input free: so does their union
     out = []
-    for rest, domain in groups.items():
+    for rest, domains in groups.items():
         box = Box(rest)
-        out.append(box if domain is None else space.restrict(box, dim, domain))
+        if domains is not None:
+            joined = Domain(any(d.null for d in domains), spans_or(*(d.spans for d in domains)))
+            box = space.restrict(box, dim, joined)
+        out.append(box)
     return out

@@ -406,6 +406,16 @@ def test_true_false_and_null_leave_no_gap_in_a_boolean(required: bool) -> None:
     assert codes(analyse_document(doc)) == []
 
 
+def test_null_joins_the_values_an_alternative_allows() -> None:
+    doc = document(
+        [
+            rule("null-or-1", {"any": [leaf("y", "is_null"), leaf("y", "eq", 1)]}),
+            rule("other", leaf("y", "ne", 1)),
+        ]
+    )
+    assert analyse_document(doc) == []
+
+
 def test_a_missing_optional_input_is_a_gap() -> None:
     inputs = [{"name": "b", "type": "boolean", "required": False}]
     doc = document(
@@ -459,6 +469,7 @@ def test_no_rules_at_all_is_one_gap() -> None:
         {"all": [{"not": leaf("b", "eq", True)}, {"not": leaf("b", "eq", False)}]},
         {"all": [leaf("s", "ge", "b"), leaf("s", "lt", "b")]},
         {"all": [leaf("y", "gt", 1), leaf("y", "lt", 1.0000000000000002)]},
+        {"all": [leaf("y", "is_null"), {"not": leaf("y", "eq", 1)}]},
     ],
 )
 def test_a_condition_that_is_never_true_is_reported(when: dict[str, Any]) -> None:
