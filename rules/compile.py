@@ -220,7 +220,8 @@ class _Emitter:
             text = _atom_json(form, codec)
             return _child(parent, codec.field, form.op, text), text
         if isinstance(form, And):
-            return self.chain(parent, list(form.items))
+            end, texts = self.chain(parent, list(form.items))
+            return end, texts[0] if len(texts) == 1 else '{"$and":[' + ",".join(texts) + "]}"
         if isinstance(form, Or):
             forward = _Node(prop="$forward", op="absent")
             texts = []
@@ -231,15 +232,13 @@ class _Emitter:
             return forward, '{"$or":[' + ",".join(texts) + "]}"
         raise CompileError(f"cannot compile {form!r}")
 
-    def chain(self, parent: _Node, items: list[Formula]) -> tuple[_Node, str]:
-        items = sorted(items, key=lambda f: _sort_key(f, self.order))
+    def chain(self, parent: _Node, items: list[Formula]) -> tuple[_Node, list[str]]:
+        """A conjunction as a chain of nodes below ``parent``; returns its end and each test."""
         texts = []
-        for form in items:
+        for form in sorted(items, key=lambda f: _sort_key(f, self.order)):
             parent, text = self.item(parent, form)
             texts.append(text)
-        if len(texts) == 1:
-            return parent, texts[0]
-        return parent, '{"$and":[' + ",".join(texts) + "]}"
+        return parent, texts
 
 
 def _child(parent: _Node, field_name: str, op: str, text: str) -> _Node:
@@ -307,9 +306,7 @@ def _layout(
             text = f'{{"$neq":{{"{MARKER}":{slot}}}}}'
             node = _child(node, MARKER, "ne", text)
             texts.append(text)
-        _end, body = emitter.chain(node, items) if items else (node, "")
-        if body:
-            texts.append(body if not body.startswith('{"$and"') else body[9:-2])
+        texts += emitter.chain(node, items)[1]
         bodies.append('{"$and":[' + ",".join(texts) + "]}")
     return root, bodies
 

@@ -101,10 +101,8 @@ class CompiledRuleset:
 
     def _run(self, handle: int, fact: str) -> list[str]:
         names: list[str] = []
-        asserted = False
         try:
             code, state = _dr.assert_fact(handle, fact)
-            asserted = True
             if code == 0:
                 action = _dr.start_action_for_state(handle, state)
                 if action is not None:
@@ -116,14 +114,14 @@ class CompiledRuleset:
                 raise EngineError(f"the engine answered {code} to a new fact")
             _dr.retract_fact(handle, fact)
         except (_dr.error, MemoryError, ValueError) as exc:
-            self._recover(handle, fact, asserted)
+            self._recover()
             raise EngineError(f"the engine failed to evaluate facts: {exc}") from exc
         except EngineError:
-            self._recover(handle, fact, asserted)
+            self._recover()
             raise
         return names
 
-    def _recover(self, handle: int, fact: str, asserted: bool) -> None:
+    def _recover(self) -> None:
         """After a failure a session may hold the fact: rebuild every engine ruleset."""
         try:
             self._delete()

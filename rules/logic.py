@@ -54,34 +54,32 @@ _NEGATE = {"eq": "ne", "ne": "eq", "lt": "ge", "ge": "lt", "le": "gt", "gt": "le
 
 def conj(items: list[Formula] | tuple[Formula, ...]) -> Formula:
     """A simplified conjunction: flattened, constants folded, duplicates dropped."""
-    out: list[Formula] = []
+    out: dict[Formula, None] = {}  # insertion-ordered set: linear, not quadratic, dedupe
     for item in items:
         if item == FALSE:
             return FALSE
         if item == TRUE:
             continue
-        for part in item.items if isinstance(item, And) else (item,):
-            if part not in out:
-                out.append(part)
-    if not out:
+        out.update(dict.fromkeys(item.items if isinstance(item, And) else (item,)))
+    parts = tuple(out)
+    if not parts:
         return TRUE
-    return out[0] if len(out) == 1 else And(tuple(out))
+    return parts[0] if len(parts) == 1 else And(parts)
 
 
 def disj(items: list[Formula] | tuple[Formula, ...]) -> Formula:
     """A simplified disjunction: flattened, constants folded, duplicates dropped."""
-    out: list[Formula] = []
+    out: dict[Formula, None] = {}
     for item in items:
         if item == TRUE:
             return TRUE
         if item == FALSE:
             continue
-        for part in item.items if isinstance(item, Or) else (item,):
-            if part not in out:
-                out.append(part)
-    if not out:
+        out.update(dict.fromkeys(item.items if isinstance(item, Or) else (item,)))
+    parts = tuple(out)
+    if not parts:
         return FALSE
-    return out[0] if len(out) == 1 else Or(tuple(out))
+    return parts[0] if len(parts) == 1 else Or(parts)
 
 
 def _leaf(leaf: Leaf, want: bool) -> Formula:

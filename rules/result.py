@@ -139,14 +139,14 @@ def decide(table: Table, matched: Sequence[int]) -> Result:
     policy = doc.hit_policy
     if not matched:
         deciding = ()
-        if table.defaults is None:
-            outputs = {doc.outputs[0].name: 0} if doc.aggregation == "COUNT" else None
-        elif doc.aggregation is not None:
-            outputs = (
-                {doc.outputs[0].name: 0} if doc.aggregation == "COUNT" else dict(table.defaults)
-            )
+        if doc.aggregation == "COUNT":
+            outputs = {doc.outputs[0].name: 0}
+        elif table.defaults is None:
+            outputs = None
+        elif doc.multi_hit and doc.aggregation is None:
+            outputs = [dict(table.defaults)]
         else:
-            outputs = [dict(table.defaults)] if doc.multi_hit else dict(table.defaults)
+            outputs = dict(table.defaults)
     elif policy == "UNIQUE" and len(matched) > 1:
         deciding, outputs = tuple(matched), None
         error = f"hit policy UNIQUE violated: rules {', '.join(ids)} all match"

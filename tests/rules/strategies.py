@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 
 from rules.document import Between, Document, Input, Leaf, Scalar, parse_document
 from rules.validate import leaves
+from tests.rules.reference import comparable
 
 __all__ = [
     "POLICIES",
@@ -108,21 +109,10 @@ LEAF_OPS = (
 )
 
 
-def key(value: Scalar | None) -> tuple[str, Any]:
-    """A type-aware identity for values: ``1`` and ``1.0`` are one number, ``True`` is not 1."""
-    if value is None:
-        return ("null", None)
-    if isinstance(value, bool):
-        return ("boolean", value)
-    if isinstance(value, float) and value.is_integer():
-        return ("number", int(value))
-    if isinstance(value, int | float):
-        return ("number", value)
-    return ("string", value)
-
-
 def _unique(values: Sequence[Scalar], size: tuple[int, int]) -> st.SearchStrategy[list[Scalar]]:
-    return st.lists(st.sampled_from(values), min_size=size[0], max_size=size[1], unique_by=key)
+    return st.lists(
+        st.sampled_from(values), min_size=size[0], max_size=size[1], unique_by=comparable
+    )
 
 
 @dataclass(frozen=True)
@@ -310,7 +300,7 @@ def _fits(spec: Input, value: Scalar) -> bool:
     if isinstance(value, int) and abs(value) > 2**53:
         return False
     if spec.values is not None:
-        return any(key(value) == key(v) for v in spec.values)
+        return any(comparable(value) == comparable(v) for v in spec.values)
     if spec.min is not None and value < spec.min:  # type: ignore[operator]
         return False
     return not (spec.max is not None and value > spec.max)  # type: ignore[operator]

@@ -91,11 +91,11 @@ def _label(result: Result) -> str:
 
 Case = tuple[dict[str, Any], list[dict[str, Any]]]
 
-# Disagreements these properties found, kept as explicit examples until fixed.
+# Disagreements these properties found (since fixed), kept as regression examples.
 COUNT_OF_BOOLEAN_UNDER_REVIEW: Case = (
     # COUNT of a boolean output is a number; review value false is a boolean. The count 0 is
-    # not false, so this is no exception; rules.result tests `0 in {False}`, which Python
-    # answers True.
+    # not false, so this is no exception (rules.result once tested `0 in {False}`, which Python
+    # answers True).
     {
         "name": "t",
         "inputs": [{"name": "x", "type": "number"}],
@@ -108,8 +108,8 @@ COUNT_OF_BOOLEAN_UNDER_REVIEW: Case = (
     [{"x": 0}],
 )
 INTEGRAL_FLOAT_OUTPUT: Case = (
-    # `then: {o: 1.0}` and `then: {o: 1}` are one version (one canonical form, one hash), but
-    # the result holds whichever number object the compiled document held: 1.0 or 1.
+    # `then: {o: 1.0}` and `then: {o: 1}` are one version (one canonical form, one hash), so
+    # they must give one result (the parser once kept whichever number the document held).
     {
         "name": "t",
         "inputs": [{"name": "x", "type": "number"}],
@@ -122,7 +122,7 @@ INTEGRAL_FLOAT_OUTPUT: Case = (
 
 INTEGRAL_FLOAT_IN_A_SUM: Case = (
     # Not only the representation: 2**53 + 1.0 rounds to 2**53 as a float, while the canonical
-    # form's 2**53 + 1 is exact, so one version sums to two different numbers.
+    # form's 2**53 + 1 is exact, so one version could sum to two different numbers.
     {
         "name": "t",
         "inputs": [{"name": "x", "type": "number"}],
