@@ -35,6 +35,7 @@ from rules.logic import FALSE, TRUE, And, Atom, Formula, Or, true_form
 from rules.validate import validate_document
 
 __all__ = [
+    "CLOSE_FACT",
     "MARKER",
     "SHARD_RULES",
     "STACK_LIMIT",
@@ -47,6 +48,12 @@ __all__ = [
 ]
 
 MARKER = "mk"
+# Every engine ruleset also has one rule on this field alone. Closing a ruleset asserts a fact
+# that fires it, which makes ``delete_state`` safe (it segfaults on a session whose last fact
+# matched nothing); without ``delete_state``, ``delete_ruleset`` leaks the session's state.
+CLOSER = "cz"
+CLOSE_FACT = f'{{"{CLOSER}":1,"id":"close","sid":"0"}}'
+CLOSE_RULE = f'"close":{{"all":[{{"m":{{"{CLOSER}":1}}}}]}}'
 # The engine fails when its walk stack would exceed 64 entries; the model below is exact at
 # that boundary (tests/rules/test_engine_limits.py), and we keep a small margin.
 STACK_LIMIT = 62
@@ -170,7 +177,7 @@ def _codecs(doc: Document, forms: Iterable[Formula]) -> dict[str, Codec]:
     for form in forms:
         walk(form)
     codecs: dict[str, Codec] = {}
-    taken = {fnv1a32(n) for n in (*RESERVED_NAMES, MARKER)}
+    taken = {fnv1a32(n) for n in (*RESERVED_NAMES, MARKER, CLOSER)}
     serial = 0
     for spec in doc.inputs:
         if spec.name not in used:
@@ -285,6 +292,7 @@ def _layout(
 ) -> tuple[_Node, list[str]]:
     """Emit every engine rule under a bucket tree with ``leaf`` rules per bucket."""
     root = _Node()
+    _child(root, CLOSER, "eq", f'{{"{CLOSER}":1}}')
     marker, marker_text = _child(root, MARKER, "eq", f'{{"{MARKER}":1}}'), f'{{"{MARKER}":1}}'
     paths: list[list[int]] = [[] for _ in rules]
     groups: list[list[int]] = [
@@ -351,7 +359,10 @@ def _shard(emitter: _Emitter, placed: list[list[Formula]], rule_of: list[int]) -
         widest = _max_children(root)
         if bound <= STACK_LIMIT and widest <= MAX_CHILDREN:
             rules_json = ",".join(
-                f'"r{k}":{{"all":[{{"m":{body}}}]}}' for k, body in enumerate(bodies)
+                [
+                    *(f'"r{k}":{{"all":[{{"m":{body}}}]}}' for k, body in enumerate(bodies)),
+                    CLOSE_RULE,
+                ]
             )
             return Shard(
                 ruleset_json="{" + rules_json + "}",

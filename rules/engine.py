@@ -20,7 +20,7 @@ from typing import Any
 
 import durable_rules_engine as _dr
 
-from rules.compile import MARKER, Program, compile_program, number
+from rules.compile import CLOSE_FACT, MARKER, Program, compile_program, number
 from rules.document import Document, Scalar
 from rules.errors import EngineError
 from rules.facts import validate_facts
@@ -65,6 +65,15 @@ class CompiledRuleset:
     def _delete(self) -> None:
         handles, self._handles = self._handles or [], None
         for handle in handles:
+            try:
+                # Fire the close rule, then free the session: delete_ruleset alone leaks it.
+                _, state = _dr.assert_fact(handle, CLOSE_FACT)
+                action = _dr.start_action_for_state(handle, state)
+                while action is not None:
+                    action = _dr.complete_and_start_action(handle, state)
+                _dr.delete_state(handle, "0")
+            except _dr.error:
+                pass  # a broken session is dropped with its ruleset below
             _dr.delete_ruleset(handle)
 
     def close(self) -> None:
