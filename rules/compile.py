@@ -26,12 +26,13 @@ from __future__ import annotations
 
 import bisect
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from rules.document import Document, Input, Scalar
 from rules.errors import CompileError, EngineLimitError, Problem
 from rules.logic import FALSE, TRUE, And, Atom, Formula, Or, true_form
+from rules.route import plan_routing
 from rules.validate import validate_document
 
 __all__ = [
@@ -138,6 +139,21 @@ class Program:
 
     shards: tuple[Shard, ...]
     codecs: tuple[Codec, ...]
+    # Equality routing (rules.route): facts go to ``always`` plus their value's group's shards.
+    route_input: str | None = None
+    group_of: dict[Scalar, int] = field(default_factory=dict)
+    group_shards: tuple[tuple[int, ...], ...] = ()
+    always_shards: tuple[int, ...] = ()
+
+    def shards_for(self, facts: Mapping[str, Scalar | None]) -> tuple[int, ...]:
+        """Indices of the shards that can match these facts."""
+        if self.route_input is None:
+            return self.always_shards
+        value = facts.get(self.route_input)
+        group = self.group_of.get(value) if value is not None else None
+        return (
+            self.always_shards if group is None else self.always_shards + self.group_shards[group]
+        )
 
     @property
     def stack_bound(self) -> int:
@@ -333,21 +349,45 @@ def compile_program(doc: Document) -> Program:
         for branch in _branches(form):
             engine_rules.append(branch)
             rule_of.append(index)
-    # Rules sharing leading tests share engine nodes: place them side by side.
     emitter = _Emitter(codecs, order)
+    routing = plan_routing(engine_rules, list(codecs))
+    if routing is None:
+        parts: list[tuple[int, ...]] = [tuple(range(len(engine_rules)))]
+    else:
+        parts = [routing.always, *routing.groups]
+    shards: list[Shard] = []
+    owned: list[tuple[int, ...]] = []
+    for part in parts:
+        start = len(shards)
+        shards += _shards(emitter, [engine_rules[r] for r in part], [rule_of[r] for r in part])
+        owned.append(tuple(range(start, len(shards))))
+    if routing is None:
+        return Program(shards=tuple(shards), codecs=tuple(codecs.values()), always_shards=owned[0])
+    return Program(
+        shards=tuple(shards),
+        codecs=tuple(codecs.values()),
+        route_input=routing.input,
+        group_of=routing.group_of,
+        group_shards=tuple(owned[1:]),
+        always_shards=owned[0],
+    )
+
+
+def _shards(emitter: _Emitter, rules: list[list[Formula]], rule_of: list[int]) -> list[Shard]:
+    """Engine rulesets for these engine rules, rules sharing leading tests side by side."""
+    order = emitter.order
     placement = sorted(
-        range(len(engine_rules)),
+        range(len(rules)),
         key=lambda r: [
-            _sort_key(f, order) for f in sorted(engine_rules[r], key=lambda f: _sort_key(f, order))
+            _sort_key(f, order) for f in sorted(rules[r], key=lambda f: _sort_key(f, order))
         ],
     )
-    placed = [engine_rules[r] for r in placement]
+    placed = [rules[r] for r in placement]
     placed_rule_of = [rule_of[r] for r in placement]
-    shards = tuple(
+    return [
         _shard(emitter, placed[i : i + SHARD_RULES], placed_rule_of[i : i + SHARD_RULES])
-        for i in range(0, max(len(placed), 1), SHARD_RULES)
-    )
-    return Program(shards=shards, codecs=tuple(codecs.values()))
+        for i in range(0, len(placed), SHARD_RULES)
+    ]
 
 
 def _shard(emitter: _Emitter, placed: list[list[Formula]], rule_of: list[int]) -> Shard:

@@ -23,7 +23,7 @@ import durable_rules_engine as _dr
 from rules.compile import CLOSE_FACT, MARKER, Program, compile_program, number
 from rules.document import Document, Scalar
 from rules.errors import EngineError
-from rules.facts import validate_facts
+from rules.facts import FactsValidator
 from rules.result import Result, Table, decide
 
 __all__ = ["CompiledRuleset", "Engine", "compile_document", "default_engine", "evaluate"]
@@ -43,6 +43,7 @@ class CompiledRuleset:
         self.doc = doc
         self.program = program or compile_program(doc)
         self.table = Table.of(doc)
+        self.validate = FactsValidator(doc)
         self._lock = threading.Lock()
         self._handles: list[int] | None = None
         self._rule_names = [
@@ -104,8 +105,9 @@ class CompiledRuleset:
             handles = self._handles
             if handles is None:
                 raise _Closed
-            for handle, rule_names in zip(handles, self._rule_names, strict=True):
-                found.update(rule_names[n] for n in self._run(handle, fact))
+            for shard in self.program.shards_for(facts):
+                rule_names = self._rule_names[shard]
+                found.update(rule_names[n] for n in self._run(handles[shard], fact))
         return sorted(found)
 
     def _run(self, handle: int, fact: str) -> list[str]:
@@ -141,6 +143,10 @@ class CompiledRuleset:
         """The decision for facts already validated by :func:`rules.facts.validate_facts`."""
         return decide(self.table, self.match(facts))
 
+    def decide(self, facts: object) -> Result:
+        """Validate raw facts (FactsError naming each bad field) and decide them."""
+        return decide(self.table, self.match(self.validate(facts)))
+
 
 class Engine:
     """A bounded cache of compiled versions, safe to share between threads."""
@@ -174,10 +180,11 @@ class Engine:
 
     def evaluate(self, doc: Document, facts: Mapping[str, Any]) -> Result:
         """Validate ``facts`` against ``doc`` (FactsError on bad input) and decide."""
-        clean = validate_facts(doc, facts)
         for _ in range(3):
+            compiled = self.compiled(doc)
+            clean = compiled.validate(facts)
             try:
-                return self.compiled(doc).evaluate(clean)
+                return compiled.evaluate(clean)
             except _Closed:
                 continue
         raise EngineError("the compiled ruleset kept being evicted; raise the engine capacity")

@@ -13,7 +13,7 @@ from typing import Any
 from rules.document import MAX_EXACT_INT, Document, Input, Scalar
 from rules.errors import FactsError, Problem, suggest
 
-__all__ = ["MAX_STRING_LENGTH", "validate_facts"]
+__all__ = ["MAX_STRING_LENGTH", "FactsValidator", "validate_facts"]
 
 MAX_STRING_LENGTH = 10_000
 
@@ -115,3 +115,62 @@ def validate_facts(doc: Document, facts: object) -> dict[str, Scalar | None]:
     if problems:
         raise FactsError("the facts do not match the ruleset's inputs", problems)
     return result
+
+
+def _fast_check(spec: Input) -> Any:
+    """A predicate accepting exactly the values ``_coerce`` + ``_domain`` accept unchanged."""
+    kind, low, high = spec.type, spec.min, spec.max
+    allowed = None
+    if spec.values is not None:
+        allowed = frozenset((isinstance(v, bool), v) for v in spec.values)
+
+    def check(value: object) -> bool:
+        cls = type(value)
+        if kind == "boolean":
+            ok = cls is bool
+        elif kind == "string":
+            ok = cls is str and len(value) <= MAX_STRING_LENGTH  # type: ignore[arg-type]
+        elif kind == "integer":
+            ok = cls is int and -MAX_EXACT_INT <= value <= MAX_EXACT_INT  # type: ignore[operator]
+        else:
+            ok = (cls is float and math.isfinite(value)) or (  # type: ignore[arg-type]
+                cls is int and -MAX_EXACT_INT <= value <= MAX_EXACT_INT  # type: ignore[operator]
+            )
+        if not ok:
+            return False
+        if low is not None and value < low:  # type: ignore[operator]
+            return False
+        if high is not None and value > high:  # type: ignore[operator]
+            return False
+        return allowed is None or (cls is bool, value) in allowed
+
+    return check
+
+
+class FactsValidator:
+    """:func:`validate_facts` for one document, with a fast path for facts that are already
+    well-typed; anything else goes through :func:`validate_facts` for its exact problems."""
+
+    def __init__(self, doc: Document) -> None:
+        self.doc = doc
+        self._checks = [(s.name, s.required, _fast_check(s)) for s in doc.inputs]
+        self._names = frozenset(s.name for s in doc.inputs)
+
+    def __call__(self, facts: object) -> dict[str, Scalar | None]:
+        if type(facts) is not dict or not self._names.issuperset(facts):
+            return validate_facts(self.doc, facts)
+        result: dict[str, Scalar | None] = {}
+        for name, required, check in self._checks:
+            if name in facts:
+                value = facts[name]
+                if value is None:
+                    if required:
+                        return validate_facts(self.doc, facts)
+                    result[name] = None
+                elif check(value):
+                    result[name] = value
+                else:
+                    return validate_facts(self.doc, facts)
+            elif required:
+                return validate_facts(self.doc, facts)
+        return result
