@@ -25,6 +25,7 @@ document naively (see the field notes in the project docs). The compiler neutral
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -97,6 +98,11 @@ class Codec:
     field: str
     kind: str
     constants: tuple[str, ...] = ()
+    _texts: dict[str, str] = dataclasses.field(init=False, repr=False, compare=False, hash=False)
+
+    def __post_init__(self) -> None:
+        texts = {c: number(2.0 * i) for i, c in enumerate(self.constants)}
+        object.__setattr__(self, "_texts", texts)
 
     def encode(self, value: Scalar) -> float:
         if self.kind == "boolean":
@@ -108,6 +114,17 @@ class Codec:
                 return float(2 * at)
             return float(2 * at - 1)
         return float(value)
+
+    def write(self, value: Scalar) -> str:
+        """``number(self.encode(value))``, with the common cases short-cut (the hot path)."""
+        if self.kind == "number":
+            text = repr(float(value))
+            return text if "e" not in text else number(float(value))
+        if self.kind == "string":
+            known = self._texts.get(value)  # type: ignore[arg-type]
+            if known is not None:
+                return known
+        return number(self.encode(value))
 
 
 @dataclass(slots=True)

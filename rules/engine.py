@@ -20,7 +20,7 @@ from typing import Any
 
 import durable_rules_engine as _dr
 
-from rules.compile import CLOSE_FACT, MARKER, Program, compile_program, number
+from rules.compile import CLOSE_FACT, MARKER, Program, compile_program
 from rules.document import Document, Scalar
 from rules.errors import EngineError
 from rules.facts import FactsValidator
@@ -29,6 +29,7 @@ from rules.result import Result, Table, decide
 __all__ = ["CompiledRuleset", "Engine", "compile_document", "default_engine", "evaluate"]
 
 _names = itertools.count(1)
+_FACT_HEAD = f'{{"{MARKER}":1,'
 _FACT_TAIL = '"id":"f","sid":"0"}'
 
 
@@ -49,7 +50,7 @@ class CompiledRuleset:
         self._rule_names = [
             {f"r{k}": i for k, i in enumerate(shard.rule_of)} for shard in self.program.shards
         ]
-        self._fields = [(c.input, f'"{c.field}":', c.encode) for c in self.program.codecs]
+        self._fields = [(c.input, f'"{c.field}":', c.write) for c in self.program.codecs]
         self._open()
 
     def _open(self) -> None:
@@ -87,13 +88,11 @@ class CompiledRuleset:
         return self._handles is None
 
     def _fact(self, facts: Mapping[str, Scalar | None]) -> str:
-        parts = [f'{{"{MARKER}":1,']
-        for name, key, encode in self._fields:
+        parts = [_FACT_HEAD]
+        for name, key, write in self._fields:
             value = facts.get(name)
             if value is not None:
-                parts.append(key)
-                parts.append(number(encode(value)))
-                parts.append(",")
+                parts.append(f"{key}{write(value)},")
         parts.append(_FACT_TAIL)
         return "".join(parts)
 

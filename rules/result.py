@@ -69,6 +69,7 @@ class Table:
     defaults: Row | None
     review_values: frozenset[Any]
     reasons: tuple[str | None, ...]
+    ids: tuple[str, ...]
 
     @classmethod
     def of(cls, doc: Document) -> Table:
@@ -85,7 +86,8 @@ class Table:
         for rule in doc.rules:
             reason = rule.then_dict.get("reason")
             reasons.append(reason if isinstance(reason, str) else None)
-        return cls(doc, tuple(rows), ranks, defaults, review, tuple(reasons))
+        ids = tuple(rule.id for rule in doc.rules)
+        return cls(doc, tuple(rows), ranks, defaults, review, tuple(reasons), ids)
 
 
 def _rank(doc: Document, row: Row) -> tuple[int, ...]:
@@ -131,8 +133,9 @@ def _typed(value: object) -> tuple[bool, object]:
 def decide(table: Table, matched: Sequence[int]) -> Result:
     """Apply the hit policy to the matched rule indices (ascending, without duplicates)."""
     doc = table.doc
-    ids = tuple(doc.rules[i].id for i in matched)
-    reasons = {doc.rules[i].id: r for i in matched if (r := table.reasons[i]) is not None}
+    all_ids, all_reasons = table.ids, table.reasons
+    ids = tuple(all_ids[i] for i in matched)
+    reasons = {all_ids[i]: r for i in matched if (r := all_reasons[i]) is not None}
     outputs: Outputs
     deciding: tuple[int, ...]
     error = None
@@ -170,7 +173,7 @@ def decide(table: Table, matched: Sequence[int]) -> Result:
         deciding = tuple(order)
         rows = [dict(table.rows[i]) for i in order]
         outputs = _aggregate(doc, rows) if doc.aggregation is not None else rows
-    rule_ids = tuple(doc.rules[i].id for i in deciding)
+    rule_ids = tuple(all_ids[i] for i in deciding)
     return Result(
         outputs=outputs,
         rule_ids=rule_ids,
