@@ -144,20 +144,13 @@ def test_a_naive_wide_ruleset_really_fails_with_303() -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(
-    ("with_category", "inputs"),
-    # Ranges alone match ~500 of the 4,000 rules per input, so fewer inputs keep the suite fast.
-    [(False, 3_000), (True, 10_000)],
-    ids=["ranges", "ranges+category"],
-)
-def test_4000_rule_range_heavy_rulesets_evaluate_10000_inputs(
-    with_category: bool, inputs: int
-) -> None:
+@pytest.mark.parametrize("with_category", [False, True], ids=["ranges", "ranges+category"])
+def test_4000_rule_range_heavy_rulesets_evaluate_10000_inputs(with_category: bool) -> None:
     doc = range_heavy(4000, seed=7, with_category=with_category)
     compiled = compile_document(doc)
     assert compiled.program.stack_bound <= 64
     assert compiled.program.max_children <= 500
-    facts = [validate_facts(doc, f) for f in random_facts(doc, inputs, seed=8)]
+    facts = [validate_facts(doc, f) for f in random_facts(doc, 10_000, seed=8)]
     matched_total = 0
     for i, fact in enumerate(facts):
         result = compiled.evaluate(fact)
