@@ -25,9 +25,10 @@ Semantics (DESIGN §2, DMN 1.3 §8.2.11):
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, field
-from typing import Any, TypeAlias
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any, NamedTuple, TypeAlias
 
 from rules.document import Document, Scalar
 
@@ -37,16 +38,18 @@ Row: TypeAlias = dict[str, Scalar | None]
 Outputs: TypeAlias = Row | list[Row] | None
 
 
-@dataclass(frozen=True, slots=True)
-class Result:
-    """What a ruleset decided for one set of facts, with its explanation."""
+class Result(NamedTuple):
+    """What a ruleset decided for one set of facts, with its explanation.
+
+    An immutable named tuple rather than a frozen dataclass: one is built per decision, and a
+    frozen dataclass's ``__init__`` costs several times more on this hot path."""
 
     outputs: Outputs
     rule_ids: tuple[str, ...]
     matched: tuple[str, ...]
     exception: bool
     error: str | None = None
-    reasons: dict[str, str] = field(default_factory=dict)
+    reasons: Mapping[str, str] = MappingProxyType({})
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -121,9 +124,10 @@ def _is_exception(table: Table, outputs: Outputs) -> bool:
     review = table.doc.review
     if review is None:
         return False
-    rows = outputs if isinstance(outputs, list) else [outputs]
     # Typed membership: 0 is not false and 1 is not true.
-    return any(_typed(row.get(review.output)) in table.review_values for row in rows)
+    if isinstance(outputs, dict):
+        return _typed(outputs.get(review.output)) in table.review_values
+    return any(_typed(row.get(review.output)) in table.review_values for row in outputs)
 
 
 def _typed(value: object) -> tuple[bool, object]:
@@ -134,7 +138,7 @@ def decide(table: Table, matched: Sequence[int]) -> Result:
     """Apply the hit policy to the matched rule indices (ascending, without duplicates)."""
     doc = table.doc
     all_ids, all_reasons = table.ids, table.reasons
-    ids = tuple(all_ids[i] for i in matched)
+    ids = tuple([all_ids[i] for i in matched])
     reasons = {all_ids[i]: r for i in matched if (r := all_reasons[i]) is not None}
     outputs: Outputs
     deciding: tuple[int, ...]
@@ -173,7 +177,7 @@ def decide(table: Table, matched: Sequence[int]) -> Result:
         deciding = tuple(order)
         rows = [dict(table.rows[i]) for i in order]
         outputs = _aggregate(doc, rows) if doc.aggregation is not None else rows
-    rule_ids = tuple(all_ids[i] for i in deciding)
+    rule_ids = tuple([all_ids[i] for i in deciding])
     return Result(
         outputs=outputs,
         rule_ids=rule_ids,
