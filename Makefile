@@ -24,7 +24,7 @@ $(BIN)/.dev-installed: $(BIN)/.installed pyproject.toml
 run: $(BIN)/.installed  ## create .venv, install, and serve on http://$(HOST):$(PORT)
 	@echo "Rulebook $$($(PY) -c 'import importlib.metadata as m; print(m.version("rulebook"))') is installed in $(VENV)."
 	@echo "The HTTP service and review app arrive with the system-of-record issue; until then"
-	@echo "try the engine:  $(BIN)/rulebook eval examples/mortgage.yaml --facts '{\"pirat\": 0.25, \"chist\": 1, \"mhist\": 1, \"phist\": false, \"insurance\": false}'"
+	@echo "try the engine:  $(BIN)/rulebook eval examples/mortgage.yaml --facts '{\"pirat\": 0.25, \"hirat\": 0.2, \"lvrat\": 0.8, \"chist\": 1, \"mhist\": 1, \"phist\": false, \"insurance\": false}'"
 	@echo "Would serve: http://$(HOST):$(PORT)"
 
 test: check  ## install dev dependencies and run the whole suite (lint, types, tests)
