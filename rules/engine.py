@@ -179,11 +179,15 @@ class Engine:
 
     def evaluate(self, doc: Document, facts: Mapping[str, Any]) -> Result:
         """Validate ``facts`` against ``doc`` (FactsError on bad input) and decide."""
+        return self.decide(doc, facts)[1]
+
+    def decide(self, doc: Document, facts: object) -> tuple[dict[str, Scalar | None], Result]:
+        """The validated facts (FactsError on bad input) and the decision for them."""
         for _ in range(3):
             compiled = self.compiled(doc)
             clean = compiled.validate(facts)
             try:
-                return compiled.evaluate(clean)
+                return clean, compiled.evaluate(clean)
             except _Closed:
                 continue
         raise EngineError("the compiled ruleset kept being evicted; raise the engine capacity")

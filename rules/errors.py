@@ -8,7 +8,12 @@ Every user-facing error says what was wrong, where, and what would be right::
     ├── CompileError                a valid document cannot be compiled for the engine
     │   └── EngineLimitError        ... because it exceeds a documented engine limit
     ├── EngineError                 the compiled engine failed at evaluation time (a bug)
-    └── DmnError                    a DMN model or TCK file cannot be imported or run
+    ├── DmnError                    a DMN model or TCK file cannot be imported or run
+    └── ServiceError                the system of record refused a request
+        ├── NotFoundError           no such ruleset, version or decision (HTTP 404)
+        ├── ConflictError           the request contradicts the record (HTTP 409)
+        ├── InvalidRequestError     a request's fields are wrong (HTTP 422)
+        └── UnavailableError        the database cannot be reached (HTTP 503)
 
 Each error carries ``problems``: a tuple of :class:`Problem` with a stable code, a location
 such as ``rules[3].when.all[1].op`` and a message, plus an optional "did you mean" suggestion.
@@ -22,13 +27,18 @@ from dataclasses import dataclass
 
 __all__ = [
     "CompileError",
+    "ConflictError",
     "DmnError",
     "DocumentError",
     "EngineError",
     "EngineLimitError",
     "FactsError",
+    "InvalidRequestError",
+    "NotFoundError",
     "Problem",
     "RulesError",
+    "ServiceError",
+    "UnavailableError",
     "suggest",
 ]
 
@@ -97,6 +107,38 @@ class EngineError(RulesError):
 
 class DmnError(RulesError):
     """A DMN model or TCK test file cannot be imported, exported or run."""
+
+
+class ServiceError(RulesError):
+    """The system of record refused a request; ``status`` is its HTTP status."""
+
+    status = 400
+
+
+class NotFoundError(ServiceError):
+    """No such ruleset, version, decision or key."""
+
+    status = 404
+    exit_code = 3
+
+
+class ConflictError(ServiceError):
+    """The request contradicts the record (a duplicate name, a stale base version)."""
+
+    status = 409
+
+
+class InvalidRequestError(ServiceError):
+    """A request's fields are wrong; each problem names a field."""
+
+    status = 422
+
+
+class UnavailableError(ServiceError):
+    """The database cannot be reached; nothing was written."""
+
+    status = 503
+    exit_code = 4
 
 
 def suggest(word: str, choices: Iterable[str]) -> str | None:

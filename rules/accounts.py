@@ -1,0 +1,219 @@
+"""People and applications: users with hashed passwords and roles; API keys with scopes.
+
+An API key is ``rbk_<prefix>_<secret>``; the database keeps the prefix (to find the row) and
+the SHA-256 of the whole key. Keys are 256-bit random, so a fast hash is the right one (a slow
+password hash protects low-entropy secrets, and would cost every API call milliseconds).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+import threading
+import time
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from rules import audit
+from rules.errors import ConflictError, InvalidRequestError, NotFoundError, Problem, suggest
+from rules.models import ROLES, SCOPES, ApiKey, User, utcnow
+
+__all__ = [
+    "ApiKeyInfo",
+    "KeyCache",
+    "UserInfo",
+    "authenticate_key",
+    "authenticate_user",
+    "create_api_key",
+    "create_user",
+    "list_api_keys",
+    "list_users",
+    "revoke_api_key",
+]
+
+USERNAME = re.compile(r"^[A-Za-z0-9_.@-]{1,64}$")
+MIN_PASSWORD = 10
+# A hash to check against when the user does not exist, so timing does not reveal that.
+_DUMMY_HASH = generate_password_hash("not a password, only for timing")
+
+
+@dataclass(frozen=True, slots=True)
+class UserInfo:
+    id: int
+    username: str
+    role: str
+    disabled: bool
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ApiKeyInfo:
+    id: int
+    name: str
+    prefix: str
+    scopes: frozenset[str]
+    created_at: datetime
+    revoked: bool
+
+    @property
+    def actor(self) -> str:
+        return f"apikey:{self.name}"
+
+
+def _user(row: User) -> UserInfo:
+    return UserInfo(row.id, row.username, row.role, row.disabled, row.created_at)
+
+
+def _key(row: ApiKey) -> ApiKeyInfo:
+    scopes = frozenset(s for s in row.scopes.split(",") if s)
+    return ApiKeyInfo(
+        row.id, row.name, row.prefix, scopes, row.created_at, row.revoked_at is not None
+    )
+
+
+def create_user(session: Session, username: str, role: str, password: str, actor: str) -> UserInfo:
+    problems = []
+    if not USERNAME.match(username):
+        problems.append(Problem("RB701", "username", "use 1-64 letters, digits or _ . @ -", None))
+    if role not in ROLES:
+        problems.append(
+            Problem(
+                "RB702",
+                "role",
+                f"unknown role {role!r}; one of {', '.join(ROLES)}",
+                suggest(role, ROLES),
+            )
+        )
+    if len(password) < MIN_PASSWORD:
+        problems.append(Problem("RB703", "password", f"use at least {MIN_PASSWORD} characters"))
+    if problems:
+        raise InvalidRequestError("the user cannot be created", problems)
+    if session.scalar(select(User.id).where(User.username == username)) is not None:
+        raise ConflictError(f"a user named {username!r} already exists")
+    row = User(
+        username=username,
+        role=role,
+        password_hash=generate_password_hash(password),
+        created_by=actor,
+    )
+    session.add(row)
+    session.flush()
+    audit.append(
+        session, actor, "user.created", f"user:{username}", {"username": username, "role": role}
+    )
+    return _user(row)
+
+
+def authenticate_user(session: Session, username: str, password: str) -> UserInfo | None:
+    """The user if the password is right and the account enabled; None otherwise."""
+    row = session.scalar(select(User).where(User.username == username))
+    if row is None:
+        check_password_hash(_DUMMY_HASH, password)
+        return None
+    if not check_password_hash(row.password_hash, password) or row.disabled:
+        return None
+    return _user(row)
+
+
+def list_users(session: Session) -> list[UserInfo]:
+    return [_user(r) for r in session.scalars(select(User).order_by(User.username))]
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def create_api_key(
+    session: Session, name: str, scopes: list[str] | tuple[str, ...], actor: str
+) -> tuple[ApiKeyInfo, str]:
+    """A new key; the plaintext is returned once and never stored."""
+    problems = []
+    if not name.strip() or len(name) > 100:
+        problems.append(Problem("RB704", "name", "give the key a name of 1-100 characters"))
+    clean = sorted({s.strip() for s in scopes if s.strip()})
+    for scope in clean:
+        if scope not in SCOPES:
+            problems.append(
+                Problem(
+                    "RB705",
+                    "scopes",
+                    f"unknown scope {scope!r}; use {', '.join(SCOPES)}",
+                    suggest(scope, SCOPES),
+                )
+            )
+    if not clean:
+        problems.append(Problem("RB705", "scopes", f"give at least one of {', '.join(SCOPES)}"))
+    if problems:
+        raise InvalidRequestError("the API key cannot be created", problems)
+    prefix = secrets.token_hex(6)
+    token = f"rbk_{prefix}_{secrets.token_urlsafe(32)}"
+    row = ApiKey(
+        name=name, prefix=prefix, key_hash=_digest(token), scopes=",".join(clean), created_by=actor
+    )
+    session.add(row)
+    session.flush()
+    audit.append(
+        session, actor, "apikey.created", f"apikey:{prefix}", {"name": name, "scopes": clean}
+    )
+    return _key(row), token
+
+
+def revoke_api_key(session: Session, prefix: str, actor: str) -> ApiKeyInfo:
+    row = session.scalar(select(ApiKey).where(ApiKey.prefix == prefix))
+    if row is None:
+        raise NotFoundError(f"no API key with prefix {prefix!r}")
+    if row.revoked_at is None:
+        row.revoked_at = utcnow()
+        session.flush()
+        audit.append(session, actor, "apikey.revoked", f"apikey:{prefix}", {"name": row.name})
+    return _key(row)
+
+
+def list_api_keys(session: Session) -> list[ApiKeyInfo]:
+    return [_key(r) for r in session.scalars(select(ApiKey).order_by(ApiKey.id))]
+
+
+def authenticate_key(session: Session, token: str) -> ApiKeyInfo | None:
+    """The key's record if ``token`` is a valid, unrevoked key."""
+    parts = token.split("_")
+    if len(parts) < 3 or parts[0] != "rbk":
+        return None
+    row = session.scalar(select(ApiKey).where(ApiKey.prefix == parts[1]))
+    if row is None or row.revoked_at is not None:
+        return None
+    if not hmac.compare_digest(row.key_hash, _digest(token)):
+        return None
+    return _key(row)
+
+
+class KeyCache:
+    """Remembers verified keys for a few seconds, so each API call need not query for its key.
+
+    A revocation takes effect everywhere within ``ttl`` seconds."""
+
+    def __init__(self, ttl: float = 5.0, size: int = 1024) -> None:
+        self.ttl = ttl
+        self.size = size
+        self._lock = threading.Lock()
+        self._keys: dict[str, tuple[float, ApiKeyInfo]] = {}
+
+    def get(self, session: Session, token: str) -> ApiKeyInfo | None:
+        digest = _digest(token)
+        now = time.monotonic()
+        with self._lock:
+            hit = self._keys.get(digest)
+            if hit is not None and hit[0] > now:
+                return hit[1]
+        info = authenticate_key(session, token)
+        if info is not None:
+            with self._lock:
+                if len(self._keys) >= self.size:
+                    self._keys.clear()
+                self._keys[digest] = (now + self.ttl, info)
+        return info

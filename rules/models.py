@@ -1,0 +1,249 @@
+"""The system of record's tables: one metadata for every table (DESIGN §3, §6).
+
+Invariants live in the schema as well as in Python: version numbers are unique per ruleset,
+request ids are unique per ruleset, every reference is a foreign key, every CHECK is named.
+Rows never leave the ``rules`` package: the service turns them into frozen dataclasses.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+__all__ = [
+    "ROLES",
+    "SCOPES",
+    "Activation",
+    "ApiKey",
+    "AuditEvent",
+    "AuditHead",
+    "Base",
+    "Decision",
+    "Resolution",
+    "Ruleset",
+    "User",
+    "Version",
+    "utcnow",
+]
+
+ROLES = ("analyst", "approver", "auditor", "admin")
+SCOPES = ("decide", "resolve", "read")
+SOURCES = ("api", "cli", "import")
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timezone-aware UTC timestamp on every backend (SQLite stores naive text)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime: pass an aware UTC time")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+# BIGINT on PostgreSQL; INTEGER on SQLite, where only INTEGER PRIMARY KEY is the rowid.
+Id = BigInteger().with_variant(Integer(), "sqlite")
+Json = JSON().with_variant(JSONB(), "postgresql")
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: Json}
+
+
+def _in(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+class User(Base):
+    __tablename__ = "users"
+    __table_args__ = (CheckConstraint(_in("role", ROLES), name="role"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(16))
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(100))
+
+
+class ApiKey(Base):
+    """An application's key. Only the SHA-256 of the secret is stored; ``prefix`` finds it."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    prefix: Mapped[str] = mapped_column(String(16), unique=True)
+    key_hash: Mapped[str] = mapped_column(String(64))
+    scopes: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(100))
+    revoked_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class Ruleset(Base):
+    __tablename__ = "rulesets"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    name: Mapped[str] = mapped_column(String(63), unique=True)
+    title: Mapped[str | None] = mapped_column(String(200), default=None)
+    # The number of the active version: always equal to the latest activation's (same
+    # transaction, under this row's lock), kept here so a decision finds it in one query.
+    active_number: Mapped[int | None] = mapped_column(Integer, default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(100))
+
+
+class Version(Base):
+    """An immutable version: nothing updates or deletes one."""
+
+    __tablename__ = "versions"
+    __table_args__ = (
+        UniqueConstraint("ruleset_id", "number"),
+        CheckConstraint("number >= 1", name="number_positive"),
+        CheckConstraint(
+            "(number = 1 AND parent_number IS NULL) OR "
+            "(number > 1 AND parent_number IS NOT NULL AND parent_number < number)",
+            name="parent_before_child",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    ruleset_id: Mapped[int] = mapped_column(ForeignKey("rulesets.id"))
+    number: Mapped[int] = mapped_column(Integer)
+    # The canonical JSON text, byte for byte what ``hash`` was computed from.
+    document: Mapped[str] = mapped_column(Text)
+    hash: Mapped[str] = mapped_column(String(64))
+    parent_number: Mapped[int | None] = mapped_column(Integer, default=None)
+    author: Mapped[str] = mapped_column(String(100))
+    proposal_id: Mapped[int | None] = mapped_column(Integer, default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Activation(Base):
+    __tablename__ = "activations"
+    __table_args__ = (Index("ix_activations_ruleset_id_id", "ruleset_id", "id"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    ruleset_id: Mapped[int] = mapped_column(ForeignKey("rulesets.id"))
+    version_id: Mapped[int] = mapped_column(ForeignKey("versions.id"))
+    number: Mapped[int] = mapped_column(Integer)
+    previous_number: Mapped[int | None] = mapped_column(Integer, default=None)
+    actor: Mapped[str] = mapped_column(String(100))
+    note: Mapped[str | None] = mapped_column(Text, default=None)
+    activated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Decision(Base):
+    __tablename__ = "decisions"
+    __table_args__ = (
+        UniqueConstraint("ruleset_id", "request_id"),
+        CheckConstraint(_in("source", SOURCES), name="source"),
+        Index("ix_decisions_ruleset_id_id", "ruleset_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    ruleset_id: Mapped[int] = mapped_column(ForeignKey("rulesets.id"))
+    version_id: Mapped[int] = mapped_column(ForeignKey("versions.id"))
+    version_number: Mapped[int] = mapped_column(Integer)
+    version_hash: Mapped[str] = mapped_column(String(64))
+    facts: Mapped[dict[str, Any]] = mapped_column(Json)
+    outputs: Mapped[Any] = mapped_column(Json, nullable=True)
+    rule_ids: Mapped[Any] = mapped_column(Json)
+    matched: Mapped[Any] = mapped_column(Json)
+    exception: Mapped[bool] = mapped_column(Boolean)
+    error: Mapped[str | None] = mapped_column(Text, default=None)
+    request_id: Mapped[str | None] = mapped_column(String(200), default=None)
+    api_key_id: Mapped[int | None] = mapped_column(ForeignKey("api_keys.id"), default=None)
+    caller: Mapped[str] = mapped_column(String(100))
+    source: Mapped[str] = mapped_column(String(16))
+    decided_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Resolution(Base):
+    """The outcome a person chose for a decision; the latest one for a decision counts."""
+
+    __tablename__ = "resolutions"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    decision_id: Mapped[int] = mapped_column(ForeignKey("decisions.id"), index=True)
+    outputs: Mapped[dict[str, Any]] = mapped_column(Json)
+    override: Mapped[bool] = mapped_column(Boolean)
+    note: Mapped[str | None] = mapped_column(Text, default=None)
+    actor: Mapped[str] = mapped_column(String(100))
+    source: Mapped[str] = mapped_column(String(16))
+    resolved_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AuditEvent(Base):
+    """One link of the hash chain: ``hash = SHA-256(prev_hash || canonical(event))``."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = (CheckConstraint("seq >= 1", name="seq_positive"),)
+
+    seq: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=False)
+    at: Mapped[datetime] = mapped_column()
+    actor: Mapped[str] = mapped_column(String(100))
+    action: Mapped[str] = mapped_column(String(64), index=True)
+    subject: Mapped[str] = mapped_column(String(200))
+    # Canonical JSON text, so the hashed bytes survive any backend's JSON round trip.
+    payload: Mapped[str] = mapped_column(Text)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class AuditHead(Base):
+    """The chain's single head row: appenders lock it, and it records the last seq and hash,
+    so deleting the newest events is detected too."""
+
+    __tablename__ = "audit_head"
+    __table_args__ = (CheckConstraint("id = 1", name="single_row"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    seq: Mapped[int] = mapped_column(Id)
+    hash: Mapped[str] = mapped_column(String(64))

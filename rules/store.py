@@ -1,0 +1,103 @@
+"""Connecting to the database: URL resolution, engine options, sessions, migrations.
+
+SQLite is the embedded default (a file in the instance folder); PostgreSQL is production.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+__all__ = [
+    "Database",
+    "default_url",
+    "instance_path",
+    "migrations_config",
+    "upgrade",
+]
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def instance_path() -> Path:
+    """Where the embedded database and the generated secret key live."""
+    return Path(os.environ.get("RULEBOOK_INSTANCE_PATH", ROOT / "instance")).resolve()
+
+
+def default_url() -> str:
+    url = os.environ.get("RULEBOOK_DATABASE_URL")
+    if url:
+        return url
+    return f"sqlite:///{instance_path() / 'rulebook.sqlite3'}"
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    # Let SQLAlchemy emit BEGIN itself (pysqlite's own transaction handling is off), so a
+    # writer takes the lock at BEGIN IMMEDIATE rather than failing to upgrade a read lock.
+    dbapi_conn.isolation_level = None
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA foreign_keys = ON")
+    cur.execute("PRAGMA journal_mode = WAL")
+    cur.execute("PRAGMA synchronous = NORMAL")
+    cur.execute("PRAGMA busy_timeout = 30000")
+    cur.close()
+
+
+def _sqlite_begin(conn: Any) -> None:
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+class Database:
+    """An engine and a session factory for one database URL."""
+
+    def __init__(self, url: str | None = None, **engine_options: Any) -> None:
+        self.url = url or default_url()
+        parsed = make_url(self.url)
+        self.dialect = parsed.get_backend_name()
+        if self.dialect == "sqlite":
+            if parsed.database and parsed.database != ":memory:":
+                Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            engine_options.setdefault("connect_args", {"timeout": 30})
+        else:
+            engine_options.setdefault("pool_pre_ping", True)
+        self.engine: Engine = create_engine(self.url, **engine_options)
+        if self.dialect == "sqlite":
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+            event.listen(self.engine, "begin", _sqlite_begin)
+        self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A session whose transaction commits on success and rolls back on any error."""
+        with self.sessions() as session, session.begin():
+            yield session
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def migrations_config(url: str) -> Any:
+    """Alembic's configuration for ``url``, pointing at the project's ``migrations/``."""
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(ROOT / "migrations"))
+    cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return cfg
+
+
+def upgrade(url: str | None = None, revision: str = "head") -> None:
+    """Bring the database at ``url`` to ``revision`` (``rulebook db upgrade``)."""
+    from alembic import command
+
+    url = url or default_url()
+    if make_url(url).get_backend_name() == "sqlite":
+        Database(url).dispose()  # creates the instance folder
+    command.upgrade(migrations_config(url), revision)
