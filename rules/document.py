@@ -156,10 +156,12 @@ class Document:
     description: str | None = None
     _by_input: dict[str, Input] = field(init=False, repr=False, compare=False, hash=False)
     _by_output: dict[str, Output] = field(init=False, repr=False, compare=False, hash=False)
+    _digest: str | None = field(init=False, repr=False, compare=False, hash=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_by_input", {i.name: i for i in self.inputs})
         object.__setattr__(self, "_by_output", {o.name: o for o in self.outputs})
+        object.__setattr__(self, "_digest", None)
 
     def input(self, name: str) -> Input | None:
         return self._by_input.get(name)
@@ -180,8 +182,11 @@ class Document:
 
     @property
     def hash(self) -> str:
-        """SHA-256 of the canonical form of the normalised document."""
-        return hashlib.sha256(self.canonical_json()).hexdigest()
+        """SHA-256 of the canonical form of the normalised document (computed once: the engine
+        looks its compiled version up by hash on every decision)."""
+        if self._digest is None:
+            object.__setattr__(self, "_digest", hashlib.sha256(self.canonical_json()).hexdigest())
+        return str(self._digest)
 
 
 # --------------------------------------------------------------------------- canonical form

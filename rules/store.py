@@ -66,7 +66,9 @@ class Database:
                 Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
             engine_options.setdefault("connect_args", {"timeout": 30})
         else:
-            engine_options.setdefault("pool_pre_ping", True)
+            # No pre-ping: it would cost every request a round trip. A connection the server
+            # dropped fails one request with a 503 (and is replaced); clients retry those.
+            engine_options.setdefault("pool_recycle", 1800)
         self.engine: Engine = create_engine(self.url, **engine_options)
         if self.dialect == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)

@@ -1,0 +1,282 @@
+"""HTTP benchmark: the decision endpoint under gunicorn, every decision durably logged to
+PostgreSQL, against a bare Flask JSON endpoint under the same gunicorn settings.
+
+    make bench          # runs this after the engine benchmark
+    .venv/bin/python -m bench.http --out bench/results/http.json [--duration 10]
+
+The load generator is ``wrk`` (Debian's package; installed here with apt-get when missing),
+in its own process, with keep-alive connections and a Lua script that cycles through 1,000
+different fact sets. The two servers are measured alternately, ``--rounds`` times each, and the
+best round of each is compared (on a shared two-core machine noise only ever slows a round down).
+After each Rulebook round the decisions table is counted: every 2xx answer must be in the log.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import random
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import create_engine, func, select, text
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from rules import accounts, versions  # noqa: E402
+from rules.document import load_document  # noqa: E402
+from rules.models import Decision  # noqa: E402
+from rules.store import Database, upgrade  # noqa: E402
+
+SCHEMA = "rb_bench_http"
+LUA_DONE = """
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    'WRKJSON {"requests": %d, "duration_us": %d, "non_2xx": %d, "socket_errors": %d, '
+    .. '"p50_us": %d, "p90_us": %d, "p99_us": %d, "mean_us": %.1f}\\n',
+    summary.requests, summary.duration, e.status, e.connect + e.read + e.write + e.timeout,
+    latency:percentile(50), latency:percentile(90), latency:percentile(99), latency.mean))
+end
+"""
+
+
+def _pg_url(base: str) -> str:
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP SCHEMA IF EXISTS "{SCHEMA}" CASCADE'))
+        conn.execute(text(f'CREATE SCHEMA "{SCHEMA}"'))
+    admin.dispose()
+    sep = "&" if "?" in base else "?"
+    return f"{base}{sep}options=-csearch_path%3D{SCHEMA}"
+
+
+def _facts(n: int) -> list[dict[str, Any]]:
+    rng = random.Random(7)
+    return [
+        {
+            "pirat": round(rng.uniform(0.05, 0.8), 3),
+            "hirat": round(rng.uniform(0.05, 0.6), 3),
+            "lvrat": round(rng.uniform(0.2, 1.2), 3),
+            "chist": rng.randint(1, 6),
+            "mhist": rng.randint(1, 4),
+            "phist": rng.random() < 0.1,
+            "insurance": rng.random() < 0.03,
+        }
+        for _ in range(n)
+    ]
+
+
+def _lua(path: Path, name: str, key: str | None) -> None:
+    bodies = [json.dumps({"facts": f}) for f in _facts(1000)]
+    lines = ["local bodies = {"]
+    lines += [f"  {json.dumps(b)}," for b in bodies]
+    lines.append("}")
+    lines.append("local i = 0")
+    lines.append('wrk.method = "POST"')
+    lines.append('wrk.headers["Content-Type"] = "application/json"')
+    if key:
+        lines.append(f'wrk.headers["Authorization"] = "Bearer {key}"')
+    lines.append(f'local path = "/api/v1/rulesets/{name}/decisions"')
+    lines.append("request = function()")
+    lines.append("  i = i % #bodies + 1")
+    lines.append('  return wrk.format("POST", path, nil, bodies[i])')
+    lines.append("end")
+    path.write_text("\n".join(lines) + LUA_DONE)
+
+
+def _wrk() -> str:
+    found = shutil.which("wrk")
+    if found:
+        return found
+    if os.geteuid() == 0 and shutil.which("apt-get"):
+        subprocess.run(["apt-get", "install", "-y", "-q", "wrk"], check=True, capture_output=True)
+        found = shutil.which("wrk")
+    if not found:
+        sys.exit("wrk is needed for the HTTP benchmark: apt-get install wrk")
+    return found
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _start(target: str, port: int, workers: int, threads: int, env: dict[str, str]) -> Any:
+    cmd = [
+        str(ROOT / ".venv" / "bin" / "gunicorn"),
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--workers",
+        str(workers),
+        "--worker-class",
+        "gthread",
+        "--threads",
+        str(threads),
+        "--keep-alive",
+        "30",
+        "--log-level",
+        "warning",
+        target,
+    ]
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, start_new_session=True)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1)  # noqa: S310
+            return proc
+        except OSError as exc:
+            if getattr(exc, "code", None) == 404:  # the bare app has no /healthz: it is up
+                return proc
+            time.sleep(0.2)
+    _stop(proc)
+    raise RuntimeError(f"{target} did not start on port {port}")
+
+
+def _stop(proc: Any) -> None:
+    os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+
+def _load(wrk: str, port: int, script: Path, connections: int, duration: float) -> dict[str, Any]:
+    out = subprocess.run(
+        [
+            wrk,
+            "-t2",
+            f"-c{connections}",
+            f"-d{max(1, round(duration))}s",
+            "-s",
+            str(script),
+            f"http://127.0.0.1:{port}/",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    line = next(ln for ln in out.splitlines() if ln.startswith("WRKJSON "))
+    data: dict[str, Any] = json.loads(line[len("WRKJSON ") :])
+    ok = data["requests"] - data["non_2xx"]
+    data["ok"] = ok
+    data["rps"] = round(ok / (data["duration_us"] / 1e6), 1)
+    return data
+
+
+def _prepare(url: str) -> tuple[str, str]:
+    upgrade(url)
+    doc = load_document((ROOT / "examples" / "mortgage.yaml").read_bytes())
+    db = Database(url)
+    with db.session() as s:
+        versions.create_ruleset(s, doc, "bench")
+        _, key = accounts.create_api_key(s, "bench", ["decide"], "bench")
+    db.dispose()
+    return doc.name, key
+
+
+def _count(url: str) -> int:
+    db = Database(url)
+    with db.session() as s:
+        n = int(s.scalar(select(func.count()).select_from(Decision)) or 0)
+    db.dispose()
+    return n
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", default="bench/results/http.json")
+    parser.add_argument("--duration", type=float, default=8.0)
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--workers", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument(
+        "--postgres",
+        default=os.environ.get("RULEBOOK_TEST_POSTGRES_URL")
+        or "postgresql+psycopg://postgres@127.0.0.1:5432/test",
+    )
+    args = parser.parse_args()
+    wrk = _wrk()
+    url = _pg_url(args.postgres)
+    name, key = _prepare(url)
+    tmp = Path(tempfile.mkdtemp(prefix="rb-bench-http-"))
+    bare_lua, rb_lua = tmp / "bare.lua", tmp / "rulebook.lua"
+    _lua(bare_lua, name, None)
+    _lua(rb_lua, name, key)
+    env = dict(os.environ, RULEBOOK_DATABASE_URL=url, RULEBOOK_SECRET_KEY="bench")
+    servers = {
+        "bare_flask": ("bench.bare:create_app()", bare_lua),
+        "rulebook": ("review_app:create_app()", rb_lua),
+    }
+    rounds: dict[str, list[dict[str, Any]]] = {k: [] for k in servers}
+    logged_ok = True
+    for _ in range(args.rounds):
+        for label, (target, script) in servers.items():
+            metrics_dir = tempfile.mkdtemp(prefix="rb-prom-", dir=tmp)
+            port = _free_port()
+            proc = _start(
+                target,
+                port,
+                args.workers,
+                args.threads,
+                dict(env, PROMETHEUS_MULTIPROC_DIR=metrics_dir),
+            )
+            try:
+                before = _count(url) if label == "rulebook" else 0
+                _load(wrk, port, script, args.connections, 1.0)  # warm-up: load versions
+                if label == "rulebook":
+                    before = _count(url)
+                result = _load(wrk, port, script, args.connections, args.duration)
+            finally:
+                _stop(proc)
+            if label == "rulebook":
+                result["logged"] = _count(url) - before
+                # in-flight requests at the end were logged but not counted by wrk
+                logged_ok &= result["logged"] >= result["ok"]
+            rounds[label].append(result)
+            print(
+                f"{label:10} {result['rps']:>8.0f}/s  p50 {result['p50_us'] / 1000:.2f} ms  "
+                f"p99 {result['p99_us'] / 1000:.2f} ms  non-2xx {result['non_2xx']}"
+            )
+    best = {k: max(v, key=lambda r: r["rps"]) for k, v in rounds.items()}
+    ratio = best["rulebook"]["rps"] / best["bare_flask"]["rps"]
+    report = {
+        "benchmark": "decision endpoint vs bare Flask endpoint, gunicorn gthread, PostgreSQL log",
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+        "settings": {
+            "workers": args.workers,
+            "threads": args.threads,
+            "connections": args.connections,
+            "duration_s": args.duration,
+            "rounds": args.rounds,
+            "load_generator": "wrk -t2 (second process), 1,000 distinct fact sets",
+        },
+        "rounds": rounds,
+        "best": best,
+        "throughput_ratio": round(ratio, 3),
+        "every_2xx_logged": logged_ok,
+        "target": ">= 0.5 of the bare endpoint's throughput with every decision logged",
+        "met": ratio >= 0.5 and logged_ok,
+    }
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps(report, indent=2) + "\n")
+    print(f"ratio {ratio:.2f} (target >= 0.5), every 2xx logged: {logged_ok} -> {args.out}")
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

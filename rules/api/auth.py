@@ -1,0 +1,87 @@
+"""Bearer API keys with scopes: ``decide``, ``resolve`` and ``read``.
+
+A missing or invalid key is a 401 with ``WWW-Authenticate: Bearer``; a key without the
+route's scope is a 403 naming the scope. Verified keys are cached per app for a few seconds
+(:class:`rules.accounts.KeyCache`), so the decision path rarely queries for its key.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import ParamSpec, TypeVar
+
+from flask import g, request
+
+from rules.accounts import ApiKeyInfo
+from rules.api.extensions import database, key_cache
+from rules.api.problems import ApiProblem
+from rules.errors import Problem
+
+__all__ = ["caller", "required_scope", "requires"]
+
+P = ParamSpec("P")
+R = TypeVar("R")
+REALM = 'Bearer realm="rulebook"'
+
+
+def _unauthorized(detail: str, error: str | None = None) -> ApiProblem:
+    challenge = REALM + (f', error="{error}"' if error else "")
+    return ApiProblem(
+        401,
+        detail,
+        [Problem("RB801", "Authorization", detail)],
+        {"WWW-Authenticate": challenge},
+    )
+
+
+def _authenticate() -> ApiKeyInfo:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    token = token.strip()
+    if not header:
+        raise _unauthorized("send an API key: Authorization: Bearer <key>")
+    if scheme.lower() != "bearer" or not token:
+        raise _unauthorized("use the Bearer scheme: Authorization: Bearer <key>", "invalid_request")
+    # A plain session: it touches the database only when the key is not cached.
+    with database().sessions() as session:
+        key = key_cache().get(session, token)
+    if key is None:
+        raise _unauthorized("the API key is not valid or has been revoked", "invalid_token")
+    return key
+
+
+def requires(scope: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
+    """Let a view run only for a valid API key that has ``scope``."""
+
+    def decorator(view: Callable[P, R]) -> Callable[P, R]:
+        @wraps(view)
+        def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+            key = _authenticate()
+            if scope not in key.scopes:
+                detail = f"this API key lacks the {scope!r} scope this endpoint requires"
+                raise ApiProblem(
+                    403,
+                    detail,
+                    [Problem("RB802", "Authorization", detail)],
+                    {"WWW-Authenticate": f'{REALM}, error="insufficient_scope", scope="{scope}"'},
+                )
+            g.api_key = key
+            return view(*args, **kwargs)
+
+        wrapper.required_scope = scope  # type: ignore[attr-defined]
+        return wrapper
+
+    return decorator
+
+
+def required_scope(view: Callable[..., object]) -> str | None:
+    """The scope a view was declared with :func:`requires` (None: unauthenticated)."""
+    scope = getattr(view, "required_scope", None)
+    return scope if isinstance(scope, str) else None
+
+
+def caller() -> ApiKeyInfo:
+    """The API key of the current request (set by :func:`requires`)."""
+    key: ApiKeyInfo = g.api_key
+    return key

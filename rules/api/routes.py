@@ -1,0 +1,161 @@
+"""The decision API under ``/api/v1`` (DESIGN §4).
+
+Each view validates its body, acts in one transaction, and builds its answer only after the
+transaction has committed: a client never sees a decision that is not on record.
+"""
+
+from __future__ import annotations
+
+import json
+from time import perf_counter
+from typing import Any
+
+from flask import Blueprint, Response, request, url_for
+
+from rules import decisions, versions
+from rules.api import metrics, problems
+from rules.api.auth import caller, requires
+from rules.api.bodies import a_version, an_object, check_id, json_object, parse_time
+from rules.api.extensions import database, recorder
+from rules.api.openapi import document
+
+__all__ = ["bp"]
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+bp.register_error_handler(Exception, problems.handle)
+
+DECIDE_FIELDS = ("facts", "version", "request_id")
+BATCH_FIELDS = ("items", "version")
+RESOLVE_FIELDS = ("outputs", "note")
+
+
+def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(json.dumps(body), status, headers, mimetype="application/json")
+
+
+@bp.post("/rulesets/<name>/decisions")
+@requires("decide")
+def decide(name: str) -> Response:
+    """Decide facts with the active (or a pinned) version; 200 for a repeated request_id."""
+    body = json_object(DECIDE_FIELDS, ("facts",), {"facts": an_object, "version": a_version})
+    key = caller()
+    started = perf_counter()
+    # One statement, committed before this returns (see rules.recorder).
+    record, created = recorder().decide(
+        name,
+        body["facts"],
+        version=body.get("version"),
+        request_id=body.get("request_id"),
+        caller=key.actor,
+        api_key_id=key.id,
+    )
+    metrics.DECISION_SECONDS.labels("decision").observe(perf_counter() - started)
+    metrics.record_decisions([(record, created)])
+    location = url_for(".get_decision", decision_id=record.id)
+    return _json(record.to_dict(), 201 if created else 200, {"Location": location})
+
+
+@bp.post("/rulesets/<name>/decisions/batch")
+@requires("decide")
+def decide_batch(name: str) -> Response:
+    """Decide every item with one version, in order; all of them are recorded or none."""
+    body = json_object(BATCH_FIELDS, ("items",), {"version": a_version})
+    key = caller()
+    started = perf_counter()
+    with database().session() as session:
+        results = decisions.decide_batch(
+            session,
+            name,
+            body["items"],
+            version=body.get("version"),
+            caller=key.actor,
+            api_key_id=key.id,
+        )
+    metrics.DECISION_SECONDS.labels("batch").observe(perf_counter() - started)
+    metrics.record_decisions(results)
+    status = 201 if any(created for _, created in results) else 200
+    return _json({"items": [record.to_dict() for record, _ in results]}, status)
+
+
+@bp.get("/decisions/<int:decision_id>")
+@requires("read")
+def get_decision(decision_id: int) -> Response:
+    """The stored decision with its facts, caller and latest resolution."""
+    check_id(decision_id, "decision")
+    with database().session() as session:
+        record = decisions.get_decision(session, decision_id)
+    return _json(record.to_dict(full=True))
+
+
+@bp.post("/decisions/<int:decision_id>/resolution")
+@requires("resolve")
+def resolve(decision_id: int) -> Response:
+    """Record the outcome a person chose for a decision."""
+    check_id(decision_id, "decision")
+    body = json_object(RESOLVE_FIELDS, ("outputs",), {"outputs": an_object})
+    with database().session() as session:
+        resolution = decisions.resolve(
+            session, decision_id, body["outputs"], note=body.get("note"), actor=caller().actor
+        )
+    return _json(resolution.to_dict(), 201)
+
+
+@bp.post("/decisions/<int:decision_id>/replay")
+@requires("read")
+def replay(decision_id: int) -> Response:
+    """Re-evaluate a stored decision under its recorded version and compare."""
+    check_id(decision_id, "decision")
+    with database().session() as session:
+        result = decisions.replay(session, decision_id)
+    return _json(result.to_dict())
+
+
+@bp.get("/rulesets")
+@requires("read")
+def list_rulesets() -> Response:
+    """Every ruleset with its active and latest version."""
+    with database().session() as session:
+        rulesets = versions.list_rulesets(session)
+    return _json({"items": [r.to_dict() for r in rulesets]})
+
+
+@bp.get("/rulesets/<name>")
+@requires("read")
+def get_ruleset(name: str) -> Response:
+    """A ruleset, its activation history and, with ``?at=``, the version active then."""
+    at_text = request.args.get("at")
+    at = parse_time(at_text, "at") if at_text is not None else None
+    with database().session() as session:
+        info = versions.get_ruleset(session, name)
+        history = versions.activations(session, name)
+        active = versions.active_at(session, name, at) if at is not None else None
+    body = info.to_dict()
+    body["activations"] = [a.to_dict() for a in history]
+    if at is not None:
+        body["active_at"] = {"at": at.isoformat(), "version": active}
+    return _json(body)
+
+
+@bp.get("/rulesets/<name>/versions")
+@requires("read")
+def list_versions(name: str) -> Response:
+    """A ruleset's versions, oldest first, without their documents."""
+    with database().session() as session:
+        found = versions.list_versions(session, name)
+    return _json({"items": [v.to_dict(with_document=False) for v in found]})
+
+
+@bp.get("/rulesets/<name>/versions/<int:number>")
+@requires("read")
+def get_version(name: str, number: int) -> Response:
+    """One version: its document, hash, parent and author."""
+    check_id(number, "version")
+    with database().session() as session:
+        found = versions.get_version(session, name, number)
+    return _json(found.to_dict())
+
+
+@bp.get("/openapi.json")
+def openapi() -> Response:
+    """This API's OpenAPI 3.1 description."""
+    return _json(document())
