@@ -3,7 +3,8 @@
 Every state change appends ``{seq, at, actor, action, subject, payload, prev_hash, hash}`` in
 the same transaction as the change, with ``hash = SHA-256(prev_hash || canonical(event))``.
 Appenders serialise on the single ``audit_head`` row: its UPDATE is the transaction's first
-write, so PostgreSQL's row lock (and SQLite's writer lock) orders the chain.
+write, so PostgreSQL's row lock (and SQLite's writer lock) orders the chain. :func:`verify`
+share-locks the head first, so it reads one consistent chain while appends wait.
 
 :func:`verify` recomputes the chain and also checks what the events vouch for: every version
 whose creation was recorded still exists with the same document and hash, and the head row
@@ -161,17 +162,19 @@ def events(
         query = query.where(AuditEvent.actor == actor)
     if limit is not None:
         query = query.limit(limit)
-    for ev in session.scalars(query.execution_options(yield_per=1000)):
-        yield AuditRecord(
-            ev.seq,
-            ev.at,
-            ev.actor,
-            ev.action,
-            ev.subject,
-            json.loads(ev.payload),
-            ev.prev_hash,
-            ev.hash,
-        )
+    # ``with`` closes PostgreSQL's server-side cursor even when the caller stops early.
+    with session.scalars(query.execution_options(yield_per=1000)) as rows:
+        for ev in rows:
+            yield AuditRecord(
+                ev.seq,
+                ev.at,
+                ev.actor,
+                ev.action,
+                ev.subject,
+                json.loads(ev.payload),
+                ev.prev_hash,
+                ev.hash,
+            )
 
 
 def _versions_vouched(session: Session) -> dict[tuple[str, int], str]:
@@ -187,43 +190,71 @@ def _versions_vouched(session: Session) -> dict[tuple[str, int], str]:
     return found
 
 
+def _head(session: Session) -> tuple[int, str]:
+    """The head's seq and hash, share-locked: on PostgreSQL no append can commit while the
+    chain is read (its first write is the head), so events and versions committed between
+    two reads cannot look forged or missing. A missing head row vouches for nothing."""
+    row = session.execute(
+        select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == 1).with_for_update(read=True)
+    ).one_or_none()
+    return (0, GENESIS) if row is None else (int(row[0]), str(row[1]))
+
+
+def _link_problem(ev: AuditEvent, expected_seq: int, prev: str) -> tuple[int, str] | None:
+    """The first bad seq and why, if ``ev`` does not continue the chain ending in ``prev``."""
+    if ev.seq != expected_seq:
+        return expected_seq, f"event {expected_seq} is missing (the next stored event is {ev.seq})"
+    if ev.prev_hash != prev:
+        if ev.seq == 1:
+            return ev.seq, "prev_hash of the first event is not the genesis hash"
+        return ev.seq, (
+            f"prev_hash does not match event {ev.seq - 1}'s hash: one of the two was changed"
+        )
+    try:
+        recomputed = event_hash(prev, ev.seq, ev.at, ev.actor, ev.action, ev.subject, ev.payload)
+    except (ValueError, TypeError):
+        return ev.seq, "payload is not valid JSON"
+    if recomputed != ev.hash:
+        return ev.seq, "hash does not match the event's contents"
+    return None
+
+
+def _head_problem(head: tuple[int, str], count: int) -> tuple[int, str] | None:
+    if head[0] > count:
+        return count + 1, (
+            f"event {count + 1} is missing: the chain ends at event {count} "
+            f"but the head records {head[0]}"
+        )
+    if head[0] < count:
+        return head[0] + 1, (
+            f"event {head[0] + 1} is past the head, which records {head[0]} events: "
+            "it was not appended by the service"
+        )
+    return None
+
+
 def verify(session: Session) -> Verification:
     """Recompute the chain; name the first event that does not match, if any."""
-    prev = GENESIS
-    expected_seq = 1
-    count = 0
+    head = _head(session)
     versions = _versions_vouched(session)
     seen_versions: set[tuple[str, int]] = set()
+    prev, count = GENESIS, 0
     query = select(AuditEvent).order_by(AuditEvent.seq).execution_options(yield_per=1000)
-    for ev in session.scalars(query):
-        count += 1
-
-        def bad(reason: str, seq: int = ev.seq, n: int = count) -> Verification:
-            return Verification(False, n, seq, reason)
-
-        if ev.seq != expected_seq:
-            return bad(f"expected event {expected_seq} here, found {ev.seq}: events are missing")
-        if ev.prev_hash != prev:
-            return bad("prev_hash does not match the previous event's hash")
-        try:
-            recomputed = event_hash(
-                prev, ev.seq, ev.at, ev.actor, ev.action, ev.subject, ev.payload
-            )
-        except (ValueError, TypeError):
-            return bad("payload is not valid JSON")
-        if recomputed != ev.hash:
-            return bad("hash does not match the event's contents")
-        if ev.action == "version.created":
-            problem = _check_version(ev.payload, versions, seen_versions)
-            if problem:
-                return bad(problem)
-        prev = ev.hash
-        expected_seq += 1
-    head = session.get(AuditHead, 1)
-    if head is not None and (head.seq != count or head.hash != prev):
-        return Verification(
-            False, count, count + 1, f"the chain ends at event {count} but the head says {head.seq}"
-        )
+    with session.scalars(query) as rows:
+        for ev in rows:
+            count += 1
+            problem = _link_problem(ev, count, prev)
+            if problem is None and ev.seq == head[0] and ev.hash != head[1]:
+                problem = ev.seq, f"event {ev.seq}'s hash differs from the head's: it was rewritten"
+            if problem is None and ev.action == "version.created":
+                reason = _check_version(ev.payload, versions, seen_versions)
+                problem = (ev.seq, reason) if reason else None
+            if problem is not None:
+                return Verification(False, count, *problem)
+            prev = ev.hash
+    problem = _head_problem(head, count)
+    if problem is not None:
+        return Verification(False, count, *problem)
     unvouched = sorted(set(versions) - seen_versions)
     if unvouched:
         name, number = unvouched[0]

@@ -345,17 +345,42 @@ def decide_batch(
         prepared.append((clean, result, rid if isinstance(rid, str) else None))
     if problems:
         raise InvalidRequestError("some batch items are not valid; nothing was recorded", problems)
-    at = utcnow()
-    slots: list[DecisionRecord | Decision] = []
-    for i, (clean, result, rid) in enumerate(prepared):
-        found = _existing(session, target, rid) if rid is not None else None
-        if found is not None:
-            slots.append(_repeat(found, name, clean, f"items[{i}].request_id"))
-        else:
-            slots.append(_row(target, clean, result, rid, caller, api_key_id, source, at))
-    session.add_all(s for s in slots if isinstance(s, Decision))
-    session.flush()
-    return [(_record(s, name), True) if isinstance(s, Decision) else (s, False) for s in slots]
+    return _store_batch(session, target, prepared, caller, api_key_id, source)
+
+
+def _store_batch(
+    session: Session,
+    target: _Target,
+    prepared: list[tuple[dict[str, Scalar | None], Result, str | None]],
+    caller: str,
+    api_key_id: int | None,
+    source: str,
+) -> list[tuple[DecisionRecord, bool]]:
+    """Insert a batch's new decisions; repeated request ids return the stored ones.
+
+    The insert runs in a savepoint: if another transaction commits one of the request ids
+    between our check and our insert, the unique constraint refuses it and the batch is
+    matched again against what is now stored."""
+    at, attempts = utcnow(), 3
+    while True:
+        attempts -= 1
+        slots: list[DecisionRecord | Decision] = []
+        for i, (clean, result, rid) in enumerate(prepared):
+            found = _existing(session, target, rid) if rid is not None else None
+            if found is not None:
+                slots.append(_repeat(found, target.ruleset, clean, f"items[{i}].request_id"))
+            else:
+                slots.append(_row(target, clean, result, rid, caller, api_key_id, source, at))
+        try:
+            with session.begin_nested():
+                session.add_all(s for s in slots if isinstance(s, Decision))
+            break
+        except IntegrityError:
+            if attempts == 0:
+                raise
+    return [
+        (_record(s, target.ruleset), True) if isinstance(s, Decision) else (s, False) for s in slots
+    ]
 
 
 def _latest_resolutions(session: Session, ids: Sequence[int]) -> dict[int, ResolutionRecord]:

@@ -187,7 +187,11 @@ def _info(name: str, row: Version, active_number: int | None) -> VersionInfo:
 def _ruleset(session: Session, name: str, lock: bool = False) -> Ruleset:
     query = select(Ruleset).where(Ruleset.name == name)
     if lock:
-        query = query.with_for_update()
+        # FOR NO KEY UPDATE: serialises version writers, but not the FOR KEY SHARE lock that
+        # inserting a decision (a foreign key to this row) takes. With FOR UPDATE, a
+        # transaction that appends to the audit chain and then decides would deadlock with
+        # a writer that holds this row and waits for the chain.
+        query = query.with_for_update(key_share=True)
     row = session.scalar(query)
     if row is None:
         names = session.scalars(select(Ruleset.name)).all()
@@ -356,10 +360,11 @@ def list_rulesets(session: Session) -> list[RulesetInfo]:
         .join(latest, latest.c.ruleset_id == Ruleset.id)
         .order_by(Ruleset.name)
     )
-    return [
-        RulesetInfo(r.name, r.title, r.active_number, int(n or 0), r.created_at)
-        for r, n in rows.tuples()
-    ]
+    found = []
+    for row in rows:  # Result.tuples() is deprecated in SQLAlchemy 2.1
+        r: Ruleset = row[0]
+        found.append(RulesetInfo(r.name, r.title, r.active_number, int(row[1] or 0), r.created_at))
+    return found
 
 
 def get_ruleset(session: Session, name: str) -> RulesetInfo:

@@ -56,17 +56,18 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def pg_url(worker_id: str) -> str:
+def pg_url(worker_id: str, testrun_uid: str) -> Iterator[str]:
+    """A schema of this run's worker (two runs at once never share one), dropped at the end."""
     if not PG_URL:
         pytest.skip("RULEBOOK_TEST_POSTGRES_URL is not set")
-    url = pg_schema_url(PG_URL, f"rb_test_{worker_id}")
-    engine = create_engine(url)
-    with engine.begin() as conn:
-        for table in (*TABLES, "audit_head", "alembic_version"):
-            conn.execute(text(f"DROP TABLE IF EXISTS {table} CASCADE"))
-    engine.dispose()
+    schema = f"rb_test_{testrun_uid[:12]}_{worker_id}"
+    url = pg_schema_url(PG_URL, schema)
     upgrade(url)
-    return url
+    yield url
+    engine = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+    engine.dispose()
 
 
 @pytest.fixture

@@ -1,0 +1,319 @@
+"""The audit chain is tamper-evident (DESIGN §6): altering, deleting, inserting or reordering
+any stored event or version is detected, and ``verify`` names the first bad event.
+
+Every tamper is raw SQL on a connection of its own, the way someone with database access
+would do it, never through the service.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import insert, select, update
+
+from rules import audit
+from rules.document import canonical_json
+from rules.models import AuditEvent, Version, utcnow
+from rules.store import Database
+from tests.rules.storecases import History, build_history, count, raw, scalar
+
+EVENTS = 10  # build_history's chain length
+
+
+def _verify(db: Database) -> audit.Verification:
+    with db.session() as s:
+        return audit.verify(s)
+
+
+def _event(db: Database, seq: int) -> AuditEvent:
+    with db.session() as s:
+        row = s.get(AuditEvent, seq)
+        assert row is not None
+        return row
+
+
+def _rehash(db: Database, seq: int, payload: dict[str, object]) -> None:
+    """Rewrite event ``seq``'s payload and recompute its hash with the published algorithm."""
+    ev = _event(db, seq)
+    text = canonical_json(payload).decode()
+    digest = audit.event_hash(ev.prev_hash, seq, ev.at, ev.actor, ev.action, ev.subject, text)
+    with db.engine.begin() as conn:
+        conn.execute(
+            update(AuditEvent).where(AuditEvent.seq == seq).values(payload=text, hash=digest)
+        )
+
+
+def _backdate(db: Database, seq: int) -> None:
+    at = _event(db, seq).at - timedelta(days=1)
+    with db.engine.begin() as conn:
+        conn.execute(update(AuditEvent).where(AuditEvent.seq == seq).values(at=at))
+
+
+def _reattribute_last(db: Database, h: History) -> None:
+    """The last event (version 3's creation) now cites another proposal, rehashed: the chain
+    still links, and version 3 is intact, so only the head can tell."""
+    payload = json.loads(_event(db, EVENTS).payload)
+    _rehash(db, EVENTS, {**payload, "proposal_id": 99})
+
+
+def _swap(db: Database, a: int, b: int) -> None:
+    raw(db, "UPDATE audit_events SET seq = 1000000 WHERE seq = :a", a=a)
+    raw(db, "UPDATE audit_events SET seq = :a WHERE seq = :b", a=a, b=b)
+    raw(db, "UPDATE audit_events SET seq = :b WHERE seq = 1000000", b=b)
+
+
+def _forge_event(db: Database, h: History) -> None:
+    """Append an event after the last one, chained and hashed correctly, head untouched."""
+    last = _event(db, EVENTS)
+    at = utcnow()
+    payload = canonical_json({"ruleset": "mortgage-approval", "number": 1}).decode()
+    args = (EVENTS + 1, at, "user:mallory", "version.activated", "ruleset:mortgage-approval")
+    digest = audit.event_hash(last.hash, *args, payload)
+    with db.engine.begin() as conn:
+        conn.execute(
+            insert(AuditEvent).values(
+                seq=EVENTS + 1,
+                at=at,
+                actor="user:mallory",
+                action="version.activated",
+                subject="ruleset:mortgage-approval",
+                payload=payload,
+                prev_hash=last.hash,
+                hash=digest,
+            )
+        )
+
+
+def _version_sql(sql: str) -> Callable[[Database, History], object]:
+    def tamper(db: Database, h: History) -> object:
+        return raw(db, sql + " WHERE number = 2")
+
+    return tamper
+
+
+def _rewrite_version(db: Database, h: History) -> None:
+    """Change version 2's document and store the matching hash: only the chain knows."""
+    doc = scalar(db, "SELECT document FROM versions WHERE number = 2").replace("0.35", "0.36")
+    digest = hashlib.sha256(doc.encode()).hexdigest()
+    raw(db, "UPDATE versions SET document = :d, hash = :h WHERE number = 2", d=doc, h=digest)
+
+
+@dataclass(frozen=True)
+class Tamper:
+    name: str
+    apply: Callable[[Database, History], object]
+    bad_seq: Callable[[History], int]
+    reason: str
+
+
+TAMPERS = [
+    Tamper(
+        "event payload",
+        lambda db, h: raw(
+            db,
+            "UPDATE audit_events SET payload = replace(payload, 'approve', 'decline') "
+            "WHERE seq = :s",
+            s=h.seq("resolution.recorded"),
+        ),
+        lambda h: h.seq("resolution.recorded"),
+        "hash does not match",
+    ),
+    Tamper(
+        "event actor",
+        lambda db, h: raw(
+            db, "UPDATE audit_events SET actor = 'user:eve' WHERE seq = :s", s=h.seq("user.created")
+        ),
+        lambda h: h.seq("user.created"),
+        "hash does not match",
+    ),
+    Tamper(
+        "event action",
+        lambda db, h: raw(
+            db,
+            "UPDATE audit_events SET action = 'version.deleted' WHERE seq = :s",
+            s=h.seq("version.activated", 1),
+        ),
+        lambda h: h.seq("version.activated", 1),
+        "hash does not match",
+    ),
+    Tamper("event time", lambda db, h: _backdate(db, 3), lambda h: 3, "hash does not match"),
+    Tamper(
+        "middle event deleted",
+        lambda db, h: raw(db, "DELETE FROM audit_events WHERE seq = 5"),
+        lambda h: 5,
+        "event 5 is missing",
+    ),
+    Tamper(
+        "first event deleted",
+        lambda db, h: raw(db, "DELETE FROM audit_events WHERE seq = 1"),
+        lambda h: 1,
+        "event 1 is missing",
+    ),
+    Tamper(
+        "last event deleted",
+        lambda db, h: raw(db, "DELETE FROM audit_events WHERE seq = :s", s=EVENTS),
+        lambda h: EVENTS,
+        "head",
+    ),
+    Tamper(
+        "every event deleted",
+        lambda db, h: raw(db, "DELETE FROM audit_events"),
+        lambda h: 1,
+        "head",
+    ),
+    Tamper(
+        "head row deleted",
+        lambda db, h: raw(db, "DELETE FROM audit_head"),
+        lambda h: 1,
+        "past the head",
+    ),
+    Tamper("forged event appended", _forge_event, lambda h: EVENTS + 1, "head"),
+    Tamper(
+        "last event rewritten and rehashed",
+        _reattribute_last,
+        lambda h: EVENTS,
+        "head",
+    ),
+    Tamper(
+        "middle event rewritten and rehashed",
+        lambda db, h: _rehash(
+            db,
+            h.seq("resolution.recorded"),
+            {"decision_id": h.decision_ids[1], "outputs": {"outcome": "decline"}},
+        ),
+        lambda h: h.seq("resolution.recorded") + 1,
+        "event 6's hash",
+    ),
+    Tamper("two events swapped", lambda db, h: _swap(db, 6, 7), lambda h: 6, "prev_hash"),
+    Tamper(
+        "version document",
+        _version_sql("UPDATE versions SET document = replace(document, '0.35', '0.36')"),
+        lambda h: h.seq("version.created", 1),
+        "document no longer matches its hash",
+    ),
+    Tamper(
+        "version hash",
+        _version_sql("UPDATE versions SET hash = '" + "ab" * 32 + "'"),
+        lambda h: h.seq("version.created", 1),
+        "version 2 of mortgage-approval",
+    ),
+    Tamper(
+        "version rewritten with a matching hash",
+        _rewrite_version,
+        lambda h: h.seq("version.created", 1),
+        "differs from the one recorded",
+    ),
+    Tamper(
+        "unreferenced version deleted",
+        lambda db, h: raw(db, "DELETE FROM versions WHERE number = 3"),
+        lambda h: h.seq("version.created", 2),
+        "version 3 of mortgage-approval was deleted",
+    ),
+]
+
+
+def test_history_verifies(db: Database) -> None:
+    h = build_history(db)
+    result = _verify(db)
+    assert result.ok, result
+    assert (result.events, result.first_bad_seq, result.reason) == (EVENTS, None, None)
+    with db.session() as s:
+        assert [e.action for e in audit.events(s)] == h.actions
+        assert [e.seq for e in audit.events(s)] == list(range(1, EVENTS + 1))
+
+
+def test_empty_chain_verifies(db: Database) -> None:
+    assert _verify(db) == audit.Verification(True, 0)
+
+
+@pytest.mark.parametrize("tamper", TAMPERS, ids=[t.name for t in TAMPERS])
+def test_tampering_is_detected(db: Database, tamper: Tamper) -> None:
+    h = build_history(db)
+    assert _verify(db).ok
+    tamper.apply(db, h)
+    result = _verify(db)
+    assert result.ok is False
+    assert result.first_bad_seq == tamper.bad_seq(h), result
+    assert result.reason is not None
+    assert tamper.reason in result.reason, result
+
+
+def test_a_version_without_its_event_is_detected(db: Database) -> None:
+    build_history(db)
+    with db.engine.begin() as conn:
+        ruleset_id = conn.execute(select(Version.ruleset_id).limit(1)).scalar_one()
+        doc = conn.execute(select(Version.document).where(Version.number == 3)).scalar_one()
+        conn.execute(
+            insert(Version).values(
+                ruleset_id=ruleset_id,
+                number=4,
+                document=doc,
+                hash=hashlib.sha256(doc.encode()).hexdigest(),
+                parent_number=3,
+                author="user:mallory",
+                created_at=utcnow(),
+            )
+        )
+    result = _verify(db)
+    assert not result.ok
+    assert result.reason == "version 4 of mortgage-approval has no version.created event"
+
+
+def _recompute(records: list[dict[str, object]]) -> None:
+    """An auditor's offline check of an export: the chain recomputed from its text alone."""
+    prev = audit.GENESIS
+    for rec in records:
+        body = {k: rec[k] for k in ("seq", "at", "actor", "action", "subject", "payload")}
+        digest = hashlib.sha256(prev.encode() + canonical_json(body)).hexdigest()
+        assert (rec["prev_hash"], rec["hash"]) == (prev, digest), rec["seq"]
+        prev = digest
+
+
+def test_export_round_trips_and_verifies_offline(db: Database) -> None:
+    h = build_history(db)
+    with db.session() as s:
+        expected = [e.to_dict() for e in audit.events(s)]
+        as_json = audit.export(s, "json")
+        as_csv = audit.export(s, "csv")
+    assert [e["action"] for e in expected] == h.actions
+    parsed = json.loads(as_json)
+    assert parsed == expected
+    rows = list(csv.DictReader(io.StringIO(as_csv)))
+    assert list(rows[0]) == list(audit.EXPORT_FIELDS)
+    from_csv = [{**r, "seq": int(r["seq"]), "payload": json.loads(r["payload"])} for r in rows]
+    assert from_csv == expected
+    _recompute(parsed)
+    _recompute(from_csv)
+
+
+def test_export_refuses_an_unknown_format(db: Database) -> None:
+    with db.session() as s, pytest.raises(ValueError, match="use csv or json"):
+        audit.export(s, "xml")
+
+
+def test_a_rolled_back_append_leaves_no_trace(db: Database) -> None:
+    build_history(db)
+    appended: list[audit.AuditRecord] = []
+
+    def change_that_fails() -> None:
+        with db.session() as s:
+            appended.append(audit.append(s, "user:x", "kill_switch.set", "proposer", {"on": True}))
+            raise RuntimeError("the change failed after its event was appended")
+
+    with pytest.raises(RuntimeError):
+        change_that_fails()
+    assert [r.seq for r in appended] == [EVENTS + 1]
+    assert count(db, "audit_events") == EVENTS
+    assert scalar(db, "SELECT seq FROM audit_head") == EVENTS
+    assert _verify(db).ok
+    with db.session() as s:
+        record = audit.append(s, "user:x", "kill_switch.set", "proposer", {"on": False})
+    assert record.seq == EVENTS + 1
+    assert _verify(db) == audit.Verification(True, EVENTS + 1)
