@@ -21,11 +21,10 @@ $(BIN)/.dev-installed: $(BIN)/.installed pyproject.toml
 	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
 	touch $@
 
-run: $(BIN)/.installed  ## create .venv, install, and serve on http://$(HOST):$(PORT)
-	@echo "Rulebook $$($(PY) -c 'import importlib.metadata as m; print(m.version("rulebook"))') is installed in $(VENV)."
-	@echo "The HTTP service and review app arrive with the system-of-record issue; until then"
-	@echo "try the engine:  $(BIN)/rulebook eval examples/mortgage.yaml --facts '{\"pirat\": 0.25, \"hirat\": 0.2, \"lvrat\": 0.8, \"chist\": 1, \"mhist\": 1, \"phist\": false, \"insurance\": false}'"
-	@echo "Would serve: http://$(HOST):$(PORT)"
+run: $(BIN)/.installed  ## install, migrate, load the HMDA demo once, serve http://$(HOST):$(PORT)
+	$(BIN)/rulebook db upgrade
+	$(BIN)/rulebook demo load --if-empty --url http://$(HOST):$(PORT)
+	exec $(BIN)/rulebook serve --host $(HOST) --port $(PORT)
 
 test: check  ## install dev dependencies and run the whole suite (lint, types, tests)
 

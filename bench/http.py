@@ -135,7 +135,7 @@ def _start(target: str, port: int, workers: int, threads: int, env: dict[str, st
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1)  # noqa: S310
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1)
             return proc
         except OSError as exc:
             if getattr(exc, "code", None) == 404:  # the bare app has no /healthz: it is up

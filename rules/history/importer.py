@@ -1,0 +1,254 @@
+"""Writing an imported file: the target version, idempotency by case id, bulk inserts and the
+one audit event."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from rules import audit
+from rules.document import Document, Scalar
+from rules.engine import Engine, default_engine
+from rules.errors import ConflictError, Problem
+from rules.history.columns import plan_columns
+from rules.history.rows import Row, prepare_rows, read_csv, rejected
+from rules.history.write import existing, insert_decisions, insert_resolutions
+from rules.models import Ruleset, Version, utcnow
+from rules.result import Result
+from rules.versions import document_of, get_ruleset
+
+__all__ = ["ImportReport", "ImportSpec", "import_csv", "overrides"]
+
+
+@dataclass(frozen=True, slots=True)
+class ImportSpec:
+    """How to read the file: which column holds the outcome, which the case id, and so on."""
+
+    outcome_column: str
+    mapping: Mapping[str, str] | None = None
+    id_column: str | None = None
+    output: str | None = None
+    ignore: frozenset[str] = frozenset()
+    file_name: str = "history.csv"
+
+
+@dataclass(frozen=True, slots=True)
+class ImportReport:
+    """What an import did. ``automated`` counts imported decisions that were not exceptions;
+    ``agreed`` those of them whose recorded outcome is what the rules decided."""
+
+    ruleset: str
+    version: int
+    file: str
+    sha256: str
+    rows: int
+    imported: int
+    skipped: int
+    automated: int
+    agreed: int
+    unresolved: int
+    output: str
+    first_decision_id: int | None
+    last_decision_id: int | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "ruleset": self.ruleset,
+            "version": self.version,
+            "file": self.file,
+            "sha256": self.sha256,
+            "rows": self.rows,
+            "imported": self.imported,
+            "skipped": self.skipped,
+            "automated": self.automated,
+            "agreed": self.agreed,
+            "unresolved": self.unresolved,
+            "output": self.output,
+            "first_decision_id": self.first_decision_id,
+            "last_decision_id": self.last_decision_id,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class _Target:
+    ruleset_id: int
+    version_id: int
+    number: int
+    hash: str
+    doc: Document
+
+
+def _target(session: Session, name: str) -> _Target:
+    info = get_ruleset(session, name)  # NotFoundError with a "did you mean"
+    if info.active_number is None:
+        raise ConflictError(f"{name} has no active version to import into")
+    row = session.execute(
+        select(Ruleset.id, Version)
+        .join(Version, Version.ruleset_id == Ruleset.id)
+        .where(Ruleset.name == name, Version.number == info.active_number)
+    ).one()
+    version = row[1]
+    return _Target(row[0], version.id, version.number, version.hash, document_of(version))
+
+
+def _present(session: Session, target: _Target, rows: list[Row], id_header: str | None) -> set[str]:
+    """The case ids already recorded for this ruleset; one recorded with other facts is an
+    error (the same id must mean the same case)."""
+    wanted = {r.request_id: r for r in rows if r.request_id is not None}
+    found: set[str] = set()
+    problems: list[Problem] = []
+    for request_id, decision_id, facts in existing(session, target.ruleset_id, list(wanted)):
+        row = wanted[request_id]
+        if facts != row.facts:
+            message = f"case id {request_id!r} is decision {decision_id}, with other facts"
+            problems.append(Problem("RB455", f"row {row.number}, column {id_header}", message))
+        found.add(request_id)
+    if problems:
+        raise rejected(problems, len(problems))
+    return found
+
+
+def _decision_params(target: _Target, rows: Sequence[Row], actor: str) -> list[dict[str, Any]]:
+    at = utcnow()
+    return [
+        {
+            "ruleset_id": target.ruleset_id,
+            "version_id": target.version_id,
+            "version_number": target.number,
+            "version_hash": target.hash,
+            "facts": r.facts,
+            "outputs": r.result.outputs,
+            "rule_ids": list(r.result.rule_ids),
+            "matched": list(r.result.matched),
+            "exception": r.result.exception,
+            "error": r.result.error,
+            "request_id": r.request_id,
+            "api_key_id": None,
+            "caller": actor,
+            "source": "import",
+            "decided_at": at,
+        }
+        for r in rows
+    ]
+
+
+def overrides(result: Result, output: str, value: Scalar) -> bool:
+    """As in rules.decisions: a resolution overrides a non-exception decision it differs from."""
+    outputs = result.outputs
+    return not result.exception and isinstance(outputs, dict) and outputs.get(output) != value
+
+
+def _resolution_params(
+    rows: Sequence[Row], ids: Sequence[int], output: str, actor: str, file_name: str
+) -> list[dict[str, Any]]:
+    at = utcnow()
+    return [
+        {
+            "decision_id": decision_id,
+            "outputs": {output: r.outcome},
+            "override": overrides(r.result, output, r.outcome),
+            "note": f"imported from {file_name}, row {r.number}",
+            "actor": actor,
+            "source": "import",
+            "resolved_at": at,
+        }
+        for r, decision_id in zip(rows, ids, strict=True)
+        if r.outcome is not None
+    ]
+
+
+def _insert(
+    session: Session, target: _Target, rows: list[Row], output: str, actor: str, file_name: str
+) -> list[int]:
+    """The decisions and their resolutions, in bulk; the new decision ids in row order."""
+    try:
+        ids = insert_decisions(session, _decision_params(target, rows, actor))
+        insert_resolutions(session, _resolution_params(rows, ids, output, actor, file_name))
+    except IntegrityError as exc:
+        raise ConflictError(
+            "a decision with one of the file's case ids was recorded while the file was being "
+            "imported, so nothing was imported; import the file again to skip that case"
+        ) from exc
+    return ids
+
+
+def _report(
+    name: str,
+    target: _Target,
+    spec: ImportSpec,
+    data: bytes,
+    output: str,
+    rows: list[Row],
+    new: list[Row],
+    ids: list[int],
+) -> ImportReport:
+    automated = [r for r in new if not r.result.exception]
+    return ImportReport(
+        ruleset=name,
+        version=target.number,
+        file=spec.file_name,
+        sha256=hashlib.sha256(data).hexdigest(),
+        rows=len(rows),
+        imported=len(new),
+        skipped=len(rows) - len(new),
+        automated=len(automated),
+        agreed=sum(
+            1
+            for r in automated
+            if r.outcome is not None and not overrides(r.result, output, r.outcome)
+        ),
+        unresolved=sum(1 for r in new if r.outcome is None),
+        output=output,
+        first_decision_id=ids[0] if ids else None,
+        last_decision_id=ids[-1] if ids else None,
+    )
+
+
+def import_csv(
+    session: Session,
+    name: str,
+    data: bytes,
+    spec: ImportSpec,
+    *,
+    actor: str,
+    engine: Engine = default_engine,
+) -> ImportReport:
+    """Import ``data``, a CSV file's bytes, as decisions of ``name``'s active version with their
+    resolutions: all or nothing, in the caller's transaction."""
+    target = _target(session, name)
+    header, records = read_csv(data)
+    plan = plan_columns(
+        target.doc,
+        header,
+        outcome_column=spec.outcome_column,
+        id_column=spec.id_column,
+        output=spec.output,
+        mapping=spec.mapping,
+        ignore=spec.ignore,
+    )
+    rows = prepare_rows(plan, records, engine, target.doc)
+    present = _present(session, target, rows, plan.id_header)
+    new = [r for r in rows if r.request_id not in present]
+    output = plan.output.name
+    ids = _insert(session, target, new, output, actor, spec.file_name) if new else []
+    report = _report(name, target, spec, data, output, rows, new, ids)
+    if new:
+        payload = {
+            "ruleset": name,
+            "version": report.version,
+            "file": report.file,
+            "sha256": report.sha256,
+            "rows_imported": report.imported,
+            "rows_skipped": report.skipped,
+            "output": output,
+            "first_decision_id": report.first_decision_id,
+            "last_decision_id": report.last_decision_id,
+        }
+        audit.append(session, actor, "history.imported", f"ruleset:{name}", payload)
+    return report

@@ -1,0 +1,320 @@
+"""The ``rulebook`` verbs backed by the system of record, run through click on real databases:
+what each prints, what it records, and that every error is a message and a non-zero exit."""
+
+from __future__ import annotations
+
+import copy
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from click.testing import CliRunner, Result
+from sqlalchemy import text
+
+from rules import accounts, decisions, versions
+from rules.cli import main
+from rules.commands import cli_actor
+from rules.document import load_document, parse_document
+from rules.store import Database
+
+ROOT = Path(__file__).resolve().parents[2]
+MORTGAGE = ROOT / "examples" / "mortgage.yaml"
+NAME = "mortgage-approval"
+APPROVE = {
+    "pirat": 0.25,
+    "hirat": 0.2,
+    "lvrat": 0.8,
+    "chist": 1,
+    "mhist": 1,
+    "phist": False,
+    "insurance": False,
+}
+
+
+def run(db_url: str, *args: str, input: str | None = None) -> Result:
+    return CliRunner().invoke(main, [*args, "--database-url", db_url], input=input)
+
+
+def run_json(db_url: str, *args: str, code: int = 0) -> Any:
+    result = run(db_url, *args, "--json")
+    assert result.exit_code == code, result.output
+    return json.loads(result.stdout)
+
+
+def sql(db_url: str, statement: str) -> Any:
+    db = Database(db_url)
+    try:
+        with db.engine.begin() as conn:
+            result = conn.execute(text(statement))
+            return result.scalar() if result.returns_rows else None
+    finally:
+        db.dispose()
+
+
+def second_version(db_url: str) -> None:
+    """Version 2 (only proposals create one; the service is called as review would)."""
+    data = copy.deepcopy(load_document(MORTGAGE.read_bytes()).to_dict())
+    rule = {"id": "decline-high-debt", "when": {"input": "pirat", "op": "gt", "value": 0.6}}
+    data["rules"].insert(1, {**rule, "then": {"outcome": "decline", "reason": "Debt too high"}})
+    db = Database(db_url)
+    with db.session() as s:
+        versions.create_version(
+            s, NAME, parse_document(data), base=1, actor="user:a", proposal_id=1
+        )
+    db.dispose()
+
+
+def test_ruleset_create_show_versions_diff_activate(db_url: str) -> None:
+    created = run_json(db_url, "ruleset", "create", str(MORTGAGE))
+    doc = load_document(MORTGAGE.read_bytes())
+    assert (created["version"], created["hash"], created["active"]) == (1, doc.hash, True)
+    assert created["author"] == cli_actor()
+    assert run_json(db_url, "ruleset", "show", NAME)["document"] == doc.to_dict()
+    second_version(db_url)
+
+    shown = run(db_url, "ruleset", "show", NAME, "--version", "2")
+    assert shown.exit_code == 0, shown.output
+    assert "decline-high-debt" in shown.output
+    assert "# mortgage-approval version 2, sha256" in shown.output  # not active yet
+
+    diff = run_json(db_url, "ruleset", "diff", NAME, "1", "2")
+    assert (diff["added"], diff["removed"], diff["changed"]) == (["decline-high-debt"], [], [])
+
+    activated = run_json(db_url, "ruleset", "activate", NAME, "2", "--note", "go live")
+    assert (activated["version"], activated["previous"], activated["note"]) == (2, 1, "go live")
+    listing = run_json(db_url, "ruleset", "versions", NAME)
+    assert listing["active_version"] == 2
+    assert [a["version"] for a in listing["activations"]] == [1, 2]
+    table = run(db_url, "ruleset", "versions", NAME).output
+    assert "*       2" in table
+    assert "version 2 (was 1) by " in table
+
+    again = run(db_url, "ruleset", "activate", NAME, "2")
+    assert again.exit_code == 1
+    assert "already active" in again.stderr
+    rollback = run(db_url, "ruleset", "activate", NAME, "1")
+    assert rollback.exit_code == 0
+    assert "version 1 is now active (was 2)" in rollback.output
+
+
+def test_ruleset_errors_name_what_was_wrong(db_url: str, tmp_path: Path) -> None:
+    missing = run(db_url, "ruleset", "show", "mortgage-aproval")
+    assert missing.exit_code == 3
+    assert "did you mean 'mortgage-approval'?" not in missing.stderr  # nothing recorded yet
+    assert "no ruleset named 'mortgage-aproval'" in missing.stderr
+    run_json(db_url, "ruleset", "create", str(MORTGAGE))
+    typo = run_json(db_url, "ruleset", "show", "mortgage-aproval", code=3)
+    assert "did you mean 'mortgage-approval'?" in typo["error"]
+    duplicate = run(db_url, "ruleset", "create", str(MORTGAGE))
+    assert duplicate.exit_code == 1
+    assert "already exists" in duplicate.stderr
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(MORTGAGE.read_text().replace("name: mortgage-approval", "name: other"))
+    bad.write_text(
+        bad.read_text().replace("{input: insurance, op: eq", "{input: insurence, op: eq")
+    )
+    refused = run_json(db_url, "ruleset", "create", str(bad), code=1)
+    assert refused["problems"][0]["suggestion"] == "insurance"
+    assert run_json(db_url, "ruleset", "list")["rulesets"][0]["name"] == NAME
+
+
+def test_decide_records_through_the_service(db_url: str) -> None:
+    run_json(db_url, "ruleset", "create", str(MORTGAGE))
+    facts = json.dumps(APPROVE)
+    first = run_json(db_url, "decide", NAME, "--facts", facts, "--request-id", "r-1")
+    assert first["outputs"]["outcome"] == "approve"
+    assert first["created"] is True
+    repeat = run_json(db_url, "decide", NAME, "--facts", facts, "--request-id", "r-1")
+    assert (repeat["decision_id"], repeat["created"]) == (first["decision_id"], False)
+    db = Database(db_url)
+    with db.session() as s:
+        stored = decisions.get_decision(s, first["decision_id"])
+    db.dispose()
+    assert (stored.source, stored.caller, stored.facts) == ("cli", cli_actor(), APPROVE)
+
+    text_out = run(db_url, "decide", NAME, "--facts", json.dumps({**APPROVE, "insurance": True}))
+    assert text_out.exit_code == 0
+    assert "rule_ids:  decline-insurance-denied" in text_out.output
+
+    wrong = run_json(
+        db_url, "decide", NAME, "--facts", json.dumps({**APPROVE, "pirat": "x"}), code=1
+    )
+    assert wrong["problems"][0]["location"] == "facts.pirat"
+    assert run(db_url, "decide", NAME, "--facts", "{oops").exit_code == 1
+    assert run(db_url, "decide", NAME, "--facts", facts, "--version", "7").exit_code == 3
+
+
+def test_replay_one_and_all_and_report_differences(db_url: str) -> None:
+    run_json(db_url, "ruleset", "create", str(MORTGAGE))
+    ids = [
+        run_json(db_url, "decide", NAME, "--facts", json.dumps({**APPROVE, "pirat": p}))[
+            "decision_id"
+        ]
+        for p in (0.2, 0.5, 0.25)
+    ]
+    assert run_json(db_url, "replay", str(ids[0]))["identical"] is True
+    summary = run_json(db_url, "replay", "--all", NAME)
+    assert (summary["replayed"], summary["identical"], summary["different"]) == (3, 3, 0)
+
+    sql(db_url, f"UPDATE decisions SET exception = NOT exception WHERE id = {ids[1]}")
+    one = run(db_url, "replay", str(ids[1]))
+    assert one.exit_code == 1
+    assert f"decision {ids[1]}: DIFFERS in exception" in one.output
+    every = run_json(db_url, "replay", "--all", NAME, code=1)
+    assert (every["identical"], every["different"]) == (2, 1)
+    assert every["differences"][0]["decision_id"] == ids[1]
+    assert run(db_url, "replay").exit_code == 2
+    assert run(db_url, "replay", "999").exit_code == 3
+
+
+def test_audit_verify_names_the_altered_event_and_export_writes_it(
+    db_url: str, tmp_path: Path
+) -> None:
+    run_json(db_url, "ruleset", "create", str(MORTGAGE))
+    assert run_json(db_url, "audit", "verify") == {
+        "ok": True,
+        "events": 3,
+        "first_bad_seq": None,
+        "reason": None,
+    }
+    out = tmp_path / "audit.csv"
+    wrote = run_json(db_url, "audit", "export", "--format", "csv", "-o", str(out))
+    assert wrote["events"] == 3
+    assert out.read_text().splitlines()[0] == "seq,at,actor,action,subject,payload,prev_hash,hash"
+    exported = json.loads(run(db_url, "audit", "export").output)
+    assert [e["action"] for e in exported] == [
+        "ruleset.created",
+        "version.created",
+        "version.activated",
+    ]
+
+    sql(db_url, "UPDATE audit_events SET actor = 'someone-else' WHERE seq = 2")
+    broken = run(db_url, "audit", "verify")
+    assert broken.exit_code == 1
+    assert "BROKEN at event 2" in broken.output
+
+
+def test_users_and_api_keys(db_url: str) -> None:
+    made = run(
+        db_url,
+        "users",
+        "create",
+        "ann",
+        "--role",
+        "approver",
+        "--password-stdin",
+        input="correct horse battery\n",
+    )
+    assert made.exit_code == 0, made.output
+    short = run(
+        db_url, "users", "create", "bob", "--role", "analyst", "--password-stdin", input="short\n"
+    )
+    assert short.exit_code == 1
+    assert "RB703 password" in short.stderr
+    assert (
+        run(db_url, "users", "create", "bob", "--role", "boss", "--password-stdin").exit_code == 2
+    )
+    assert [u["username"] for u in run_json(db_url, "users", "list")["users"]] == ["ann"]
+
+    key = run_json(db_url, "apikeys", "create", "billing", "--scopes", "decide,read")
+    plain = run(db_url, "apikeys", "create", "other", "--scopes", "read")
+    token = plain.stdout.strip()
+    assert token.startswith("rbk_")
+    assert "shown only this once" in plain.stderr
+    db = Database(db_url)
+    with db.session() as s:
+        assert accounts.authenticate_user(s, "ann", "correct horse battery") is not None
+        found = accounts.authenticate_key(s, key["key"])
+        assert found is not None
+        assert found.scopes == {"decide", "read"}
+        assert accounts.authenticate_key(s, token) is not None
+    listing = run(db_url, "apikeys", "list").output
+    assert key["prefix"] in listing
+    assert key["key"] not in listing
+    assert run_json(db_url, "apikeys", "revoke", key["prefix"])["revoked"] is True
+    with db.session() as s:
+        assert accounts.authenticate_key(s, key["key"]) is None
+    db.dispose()
+    bad_scope = run_json(db_url, "apikeys", "create", "x", "--scopes", "decid", code=1)
+    assert bad_scope["problems"][0]["suggestion"] == "decide"
+    assert run(db_url, "apikeys", "revoke", "nope").exit_code == 3
+
+
+def test_demo_loads_once(db_url: str) -> None:
+    loaded = run_json(db_url, "demo", "load", "--if-empty")
+    assert loaded["loaded"] is True
+    assert loaded["history"]["imported"] == 2380
+    assert sorted(u["username"] for u in loaded["users"]) == [
+        "admin",
+        "analyst",
+        "approver",
+        "auditor",
+    ]
+    db = Database(db_url)
+    with db.session() as s:
+        user = loaded["users"][0]
+        assert accounts.authenticate_user(s, user["username"], user["password"]) is not None
+        key = accounts.authenticate_key(s, loaded["api_key"]["key"])
+        assert key is not None
+        assert key.scopes == {"decide", "resolve", "read"}
+    db.dispose()
+
+    again = run(db_url, "demo", "load", "--if-empty")
+    assert again.exit_code == 0
+    assert "not loaded again" in again.output
+    assert "rbk_" not in again.output
+    assert sql(db_url, "SELECT count(*) FROM decisions") == 2380
+    assert sql(db_url, "SELECT count(*) FROM users") == 4
+    forced = run(db_url, "demo", "load")
+    assert forced.exit_code == 1
+    assert "already exists" in forced.stderr
+    assert sql(db_url, "SELECT count(*) FROM decisions") == 2380
+
+
+def test_demo_prints_logins_key_and_a_curl_example(db_url: str) -> None:
+    out = run(db_url, "demo", "load", "--url", "http://127.0.0.1:9999")
+    assert out.exit_code == 0, out.output
+    key = next(w for w in out.output.split() if w.startswith("rbk_"))
+    assert "curl -s http://127.0.0.1:9999/api/v1/rulesets/mortgage-approval/decisions" in out.output
+    assert f'"Authorization: Bearer {key}"' in out.output
+    body = out.output.split("-d '", 1)[1].split("'", 1)[0]
+    db = Database(db_url)
+    with db.session() as s:
+        record, _ = decisions.decide(s, NAME, json.loads(body)["facts"], caller="test")
+    db.dispose()
+    assert record.outputs["outcome"] == "approve"
+
+
+def test_an_unmigrated_database_says_to_upgrade(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'new.sqlite3'}"
+    result = run(url, "ruleset", "list")
+    assert result.exit_code == 4
+    assert "run `rulebook db upgrade` first" in result.stderr
+    assert run_json(url, "db", "current")["up_to_date"] is False
+    upgraded = run_json(url, "db", "upgrade")
+    assert (upgraded["previous"], upgraded["revision"]) == (None, upgraded["head"])
+    assert run_json(url, "db", "current")["up_to_date"] is True
+    assert run(url, "ruleset", "list").output.strip() == "no rulesets yet"
+    unreachable = run("postgresql+psycopg://nobody@127.0.0.1:1/none", "ruleset", "list")
+    assert unreachable.exit_code == 4
+    assert "cannot use the database at postgresql+psycopg://nobody@127.0.0.1:1/none" in (
+        unreachable.stderr
+    )
+
+
+def test_verbs_load_lazily_and_plugins_come_from_entry_points() -> None:
+    code = (
+        "import sys; import rules.cli\n"
+        "print(sorted(m for m in sys.modules if m.startswith(('rules.commands', 'review_app'))))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+    helped = CliRunner().invoke(main, ["--help"])
+    assert helped.exit_code == 0
+    for verb in ("audit", "db", "decide", "history", "replay", "serve", "users"):
+        assert f"\n  {verb} " in helped.output
+    typo = CliRunner().invoke(main, ["histroy"])
+    assert typo.exit_code == 2
+    assert "Did you mean 'history'?" in typo.output
