@@ -6,7 +6,7 @@ SQLite is the embedded default (a file in the instance folder); PostgreSQL is pr
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -74,6 +74,7 @@ class Database:
             event.listen(self.engine, "connect", _sqlite_pragmas)
             event.listen(self.engine, "begin", _sqlite_begin)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._on_dispose: list[Callable[[], None]] = []
 
     @contextmanager
     def session(self) -> Iterator[Session]:
@@ -81,7 +82,13 @@ class Database:
         with self.sessions() as session, session.begin():
             yield session
 
+    def on_dispose(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` when this database is disposed (to close connections it made)."""
+        self._on_dispose.append(callback)
+
     def dispose(self) -> None:
+        for callback in self._on_dispose:
+            callback()
         self.engine.dispose()
 
 

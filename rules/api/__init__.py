@@ -9,7 +9,8 @@ This package uses Flask; the pure engine core never imports it::
 
 from __future__ import annotations
 
-from flask import Flask, Response
+from flask import Flask, Request, Response
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 
 from rules.api import health, metrics, problems, routes
 from rules.api.extensions import DB_EXTENSION, KEYS_EXTENSION, database, install
@@ -22,9 +23,22 @@ def _count_response(response: Response) -> Response:
     return response
 
 
+class _SessionInterface(SecureCookieSessionInterface):
+    """Flask's cookie sessions, except under the API paths: API clients authenticate with a
+    bearer key and carry no session, so their requests skip opening one (a signing serializer
+    per request)."""
+
+    def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
+        if request.path.startswith(problems.API_PATHS):
+            return self.null_session_class()
+        return super().open_session(app, request)
+
+
 def init_app(app: Flask) -> None:
     """Register the API and operations routes, their error handling and response metrics."""
     install(app)
+    if type(app.session_interface) is SecureCookieSessionInterface:
+        app.session_interface = _SessionInterface()
     app.register_blueprint(routes.bp)
     app.register_blueprint(health.bp)
     problems.register(app)

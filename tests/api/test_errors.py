@@ -9,10 +9,11 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.exc import OperationalError
 
 from rules import audit, decisions
+from rules.api.extensions import RECORDER_EXTENSION
 from rules.models import Decision, Resolution
 from tests.api.conftest import APPROVE, REFER, Api, count, db_of, fields, make_app
 
@@ -88,22 +89,36 @@ def failing(app: Flask, prefix: str) -> Iterator[None]:
         event.remove(engine, name, listener)
 
 
+@contextmanager
+def connection_killed(app: Flask) -> Iterator[None]:
+    """PostgreSQL's decision path runs on each thread's own connection (rules.recorder),
+    outside SQLAlchemy: the server terminates that connection, as a restart or failover would."""
+    recorder = app.extensions[RECORDER_EXTENSION]
+    conn = recorder._local.conn
+    with db_of(app).engine.connect() as admin:
+        admin.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": conn.info.backend_pid})
+    yield
+
+
 @pytest.mark.parametrize("failure", ["INSERT INTO DECISIONS", "COMMIT"])
 def test_a_decision_that_cannot_be_committed_is_never_answered(
     api: Api, app: Flask, failure: str
 ) -> None:
-    if failure == "COMMIT" and db_of(app).dialect == "postgresql":
+    postgres = db_of(app).dialect == "postgresql"
+    if failure == "COMMIT" and postgres:
         # On PostgreSQL the decision is one autocommit statement (rules.recorder): its
         # commit cannot fail apart from the INSERT, which the other case makes fail.
         pytest.skip("no separate COMMIT on PostgreSQL's decision path")
-    assert api.get("/api/v1/rulesets").status_code == 200  # the key is cached now
-    with failing(app, failure):
+    assert api.decide({"facts": APPROVE, "request_id": "first"}).status_code == 201
+    with connection_killed(app) if postgres else failing(app, failure):
         r = api.decide({"facts": APPROVE, "request_id": "lost"})
     assert r.status_code == 503
     assert "Retry-After" in r.headers
     fields(r)
-    assert count(app, Decision) == 0
+    assert count(app, Decision) == 1
+    # The next request gets a working connection, and the request id was not used up.
     assert api.decide({"facts": APPROVE, "request_id": "lost"}).status_code == 201
+    assert count(app, Decision) == 2
 
 
 def test_a_resolution_whose_audit_event_fails_leaves_no_row(api: Api, app: Flask) -> None:
