@@ -7,10 +7,13 @@ HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
 .DEFAULT_GOAL := help
-.PHONY: help run test check bench lint fmt clean
+.PHONY: help run test check bench fmt clean
 
 help:  ## list the targets
-	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) \
+	  | sed -e 's|\$$(HOST)|$(HOST)|g' -e 's|\$$(PORT)|$(PORT)|g' \
+	  | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+	@echo "  HOST and PORT change the address, e.g. make run PORT=8080"
 
 $(BIN)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -38,8 +41,13 @@ fmt: $(BIN)/.dev-installed  ## format and autofix
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-bench: $(BIN)/.dev-installed  ## engine benchmark, results in bench/results/engine.json
+# The import and HTTP benchmarks use this PostgreSQL (a schema of their own, dropped after).
+BENCH_POSTGRES ?= $(or $(RULEBOOK_TEST_POSTGRES_URL),postgresql+psycopg://postgres@127.0.0.1:5432/test)
+
+bench: $(BIN)/.dev-installed  ## engine, history import and HTTP benchmarks, JSON in bench/results/
 	$(PY) -m bench.engine --out bench/results/engine.json
+	$(PY) -m bench.history --out bench/results/history.json --postgres '$(BENCH_POSTGRES)'
+	$(PY) -m bench.http --out bench/results/http.json --postgres '$(BENCH_POSTGRES)'
 
 clean:  ## remove the virtualenv and caches
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis build *.egg-info

@@ -34,6 +34,7 @@ from sqlalchemy import create_engine, func, select, text
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from review_app.commands import DEFAULT_THREADS, default_workers  # noqa: E402
 from rules import accounts, versions  # noqa: E402
 from rules.document import load_document  # noqa: E402
 from rules.models import Decision  # noqa: E402
@@ -202,8 +203,9 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=8.0)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--connections", type=int, default=16)
-    parser.add_argument("--workers", type=int, default=3)
-    parser.add_argument("--threads", type=int, default=4)
+    # What `rulebook serve` runs with by default, for both servers.
+    parser.add_argument("--workers", type=int, default=default_workers())
+    parser.add_argument("--threads", type=int, default=DEFAULT_THREADS)
     parser.add_argument(
         "--postgres",
         default=os.environ.get("RULEBOOK_TEST_POSTGRES_URL")

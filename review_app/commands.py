@@ -13,6 +13,7 @@ from __future__ import annotations
 import importlib
 import os
 import shutil
+import signal
 import sys
 import tempfile
 from collections.abc import Callable, Mapping
@@ -51,6 +52,15 @@ def _metrics_child_exit(server: Any, worker: Any) -> None:
         hook(server, worker)
 
 
+def _ignore_terminal_interrupt(worker: Any) -> None:
+    """gunicorn's ``post_worker_init`` hook: workers ignore SIGINT.
+
+    A terminal's Ctrl-C reaches every process in the group: the master, which then stops the
+    workers itself (SIGQUIT), and each worker directly. A worker that got both sometimes hung
+    in interpreter shutdown until the master killed it 20 s later."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def gunicorn_options(
     host: str, port: int, workers: int, threads: int, access_log: bool
 ) -> dict[str, Any]:
@@ -69,6 +79,7 @@ def gunicorn_options(
         "graceful_timeout": 20,
         "accesslog": "-" if access_log else None,
         "child_exit": _metrics_child_exit,
+        "post_worker_init": _ignore_terminal_interrupt,
     }
 
 
