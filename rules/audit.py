@@ -6,9 +6,9 @@ Appenders serialise on the single ``audit_head`` row: its UPDATE is the transact
 write, so PostgreSQL's row lock (and SQLite's writer lock) orders the chain. :func:`verify`
 share-locks the head first, so it reads one consistent chain while appends wait.
 
-:func:`verify` recomputes the chain and also checks what the events vouch for: every version
-whose creation was recorded still exists with the same document and hash, and the head row
-agrees with the last event (so deleting the newest events is caught too).
+:func:`verify` recomputes the chain, checks that the head row agrees with the last event (so
+deleting the newest events is caught too), and checks the rows the events vouch for: versions,
+activations and active versions, resolutions, and imported history (:mod:`rules.vouched`).
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import hashlib
 import io
 import json
 from collections.abc import Iterator, Mapping
+from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -26,7 +27,8 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from rules.document import canonical_json
-from rules.models import AuditEvent, AuditHead, Ruleset, Version, utcnow
+from rules.models import AuditEvent, AuditHead, utcnow
+from rules.vouched import Vouchers
 
 __all__ = [
     "GENESIS",
@@ -177,19 +179,6 @@ def events(
             )
 
 
-def _versions_vouched(session: Session) -> dict[tuple[str, int], str]:
-    rows = session.execute(
-        select(Ruleset.name, Version.number, Version.hash, Version.document).join(
-            Ruleset, Ruleset.id == Version.ruleset_id
-        )
-    )
-    found: dict[tuple[str, int], str] = {}
-    for name, number, stored_hash, document in rows:
-        actual = hashlib.sha256(document.encode("utf-8")).hexdigest()
-        found[(name, number)] = stored_hash if actual == stored_hash else "altered:" + actual
-    return found
-
-
 def _head(session: Session) -> tuple[int, str]:
     """The head's seq and hash, share-locked: on PostgreSQL no append can commit while the
     chain is read (its first write is the head), so events and versions committed between
@@ -234,10 +223,35 @@ def _head_problem(head: tuple[int, str], count: int) -> tuple[int, str] | None:
 
 
 def verify(session: Session) -> Verification:
-    """Recompute the chain; name the first event that does not match, if any."""
+    """Recompute the chain and check the rows its events vouch for (:mod:`rules.vouched`);
+    name the first event that does not match, else the first row no event vouches for.
+
+    The head is share-locked first. Every change to a vouched table (versions, activations,
+    ``rulesets.active_number``, resolutions, imports) appends an event in its transaction,
+    which updates the head and so waits for this lock: until this transaction ends no such
+    change can commit, and each statement here, at PostgreSQL's READ COMMITTED, sees the
+    same vouched rows. (REPEATABLE READ would add nothing, and would fail with a
+    serialization error whenever an append committed between the snapshot and the lock.)"""
     head = _head(session)
-    versions = _versions_vouched(session)
-    seen_versions: set[tuple[str, int]] = set()
+    with ExitStack() as stack:
+        vouchers = Vouchers(session, stack)
+        count, broken = _walk(session, head, vouchers)
+        complete = broken is None
+        if complete:
+            broken = _head_problem(head, count)
+        found = vouchers.first(complete=complete and broken is None)
+    if found is not None and (broken is None or (found.seq is not None and found.seq < broken[0])):
+        return Verification(False, count, found.seq, found.reason)
+    if broken is not None:
+        return Verification(False, count, *broken)
+    return Verification(True, count)
+
+
+def _walk(
+    session: Session, head: tuple[int, str], vouchers: Vouchers
+) -> tuple[int, tuple[int, str] | None]:
+    """Events read, and the first link that breaks the chain, if any; every event up to it
+    is handed to ``vouchers``."""
     prev, count = GENESIS, 0
     query = select(AuditEvent).order_by(AuditEvent.seq).execution_options(yield_per=1000)
     with session.scalars(query) as rows:
@@ -246,38 +260,14 @@ def verify(session: Session) -> Verification:
             problem = _link_problem(ev, count, prev)
             if problem is None and ev.seq == head[0] and ev.hash != head[1]:
                 problem = ev.seq, f"event {ev.seq}'s hash differs from the head's: it was rewritten"
-            if problem is None and ev.action == "version.created":
-                reason = _check_version(ev.payload, versions, seen_versions)
-                problem = (ev.seq, reason) if reason else None
             if problem is not None:
-                return Verification(False, count, *problem)
+                return count, problem
+            payload = json.loads(ev.payload)
+            vouchers.event(
+                ev.seq, ev.actor, ev.action, payload if isinstance(payload, dict) else {}
+            )
             prev = ev.hash
-    problem = _head_problem(head, count)
-    if problem is not None:
-        return Verification(False, count, *problem)
-    unvouched = sorted(set(versions) - seen_versions)
-    if unvouched:
-        name, number = unvouched[0]
-        return Verification(
-            False, count, None, f"version {number} of {name} has no version.created event"
-        )
-    return Verification(True, count)
-
-
-def _check_version(
-    payload: str, versions: dict[tuple[str, int], str], seen: set[tuple[str, int]]
-) -> str | None:
-    data = json.loads(payload)
-    key = (str(data.get("ruleset")), int(data.get("number", 0)))
-    seen.add(key)
-    stored = versions.get(key)
-    if stored is None:
-        return f"version {key[1]} of {key[0]} was deleted"
-    if stored.startswith("altered:"):
-        return f"version {key[1]} of {key[0]}: its document no longer matches its hash"
-    if stored != data.get("hash"):
-        return f"version {key[1]} of {key[0]}: its hash differs from the one recorded"
-    return None
+    return count, None
 
 
 def export(session: Session, fmt: str = "json") -> str:

@@ -1,7 +1,8 @@
 """The ``rulebook`` command line (DESIGN §4). Every verb takes ``--json`` and exits non-zero on
 any error, with a message naming what was wrong.
 
-The engine verbs (``ruleset check``, ``eval``, ``dmn``) live here and use only the pure core.
+The engine verbs (``ruleset check``, ``eval``, ``dmn``) live here and use only the pure core
+(``dmn export NAME`` reads a recorded version through :mod:`rules.commands.dmn`, imported then).
 The verbs backed by the system of record live in :mod:`rules.commands` and are imported on
 first use (:class:`LazyGroup`), so importing this module loads no SQLAlchemy. Packages built on
 ``rules`` contribute verbs through the ``rulebook.commands`` entry-point group (the review app's
@@ -19,7 +20,7 @@ from typing import Any, NoReturn
 
 import click
 
-from rules.document import Document, load_document
+from rules.document import SLUG, Document, load_document
 from rules.errors import Problem, RulesError, suggest
 
 __all__ = [
@@ -284,21 +285,71 @@ def dmn_import(model: str, output: str | None, decision: str | None, as_json: bo
 
 
 @dmn.command("export")
-@click.argument("file")
+@click.argument("source", metavar="NAME|FILE")
 @click.option("-o", "--output", help="Write the DMN model here instead of stdout.")
-def dmn_export(file: str, output: str | None) -> None:
-    """Write a ruleset document FILE as a DMN 1.5 model."""
+@click.option(
+    "--version", "number", type=click.IntRange(min=1), help="Export this version of NAME."
+)
+@click.option(
+    "--database-url",
+    envvar="RULEBOOK_DATABASE_URL",
+    show_envvar=True,
+    metavar="URL",
+    help="SQLAlchemy URL of the database that holds NAME (default: the instance folder's).",
+)
+def dmn_export(
+    source: str, output: str | None, number: int | None, database_url: str | None
+) -> None:
+    """Write a ruleset as a DMN 1.5 model: the active version of the recorded ruleset NAME
+    (or --version N), or a ruleset document FILE.
+
+    The argument is read as a FILE when a file of that name exists, and as a ruleset NAME
+    otherwise; to export a recorded ruleset whose name is also a file here, run from another
+    folder. DMN has no place for review settings or protected/pii flags, so they are not
+    written.
+    """
     from rules.dmn import export_dmn
 
-    doc = _document(file, False)
+    doc, number = _export_source(source, number, database_url)
     try:
         text = export_dmn(doc)
     except RulesError as exc:
         fail(exc, False)
     if output:
-        Path(output).write_text(text, encoding="utf-8")
+        try:
+            Path(output).write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise click.FileError(output, hint=exc.strerror) from exc
+        which = f" version {number}" if number is not None else ""
+        click.echo(f"wrote {output}: {doc.name}{which}, {len(doc.rules)} rules", err=True)
     else:
         click.echo(text, nl=False)
+
+
+def _export_source(
+    source: str, number: int | None, database_url: str | None
+) -> tuple[Document, int | None]:
+    """The document ``dmn export`` writes, and its version number when it is recorded."""
+    if Path(source).is_file():
+        if number is not None:
+            message = f"{source} is a file, which has no versions: use --version with a NAME"
+            fail(RulesError(message), False)
+        return _document(source, False), None
+    if not SLUG.match(source):
+        fail(
+            RulesError(
+                f"{source!r} is neither an existing file nor a ruleset name (a ruleset name is "
+                "a slug such as mortgage-approval)"
+            ),
+            False,
+        )
+    from rules.commands.dmn import recorded_document
+    from rules.store import default_url
+
+    try:
+        return recorded_document(database_url or default_url(), source, number)
+    except RulesError as exc:
+        fail(exc, False)
 
 
 @dmn.command("verify")

@@ -30,8 +30,8 @@ def verify(cli: Cli) -> None:
     if result.ok:
         line = f"audit chain intact: {result.events} event(s)"
     else:
-        where = f"event {result.first_bad_seq}" if result.first_bad_seq else "the record"
-        line = f"audit chain BROKEN at {where}: {result.reason}"
+        where = f" at event {result.first_bad_seq}" if result.first_bad_seq else ""
+        line = f"audit chain BROKEN{where}: {result.reason}"
     cli.emit(result.to_dict(), [line])
     if not result.ok:
         sys.exit(1)

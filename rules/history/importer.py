@@ -19,6 +19,7 @@ from rules.errors import ConflictError, Problem
 from rules.history.columns import plan_columns
 from rules.history.rows import Row, prepare_rows, read_csv, rejected
 from rules.history.write import existing, insert_decisions, insert_resolutions
+from rules.imported import ImportDigest, digest_of, id_runs
 from rules.models import Ruleset, Version, utcnow
 from rules.result import Result
 from rules.versions import document_of, get_ruleset
@@ -165,17 +166,20 @@ def _resolution_params(
 
 def _insert(
     session: Session, target: _Target, rows: list[Row], output: str, actor: str, file_name: str
-) -> list[int]:
-    """The decisions and their resolutions, in bulk; the new decision ids in row order."""
+) -> tuple[list[int], ImportDigest]:
+    """The decisions and their resolutions, in bulk; the new decision ids in row order, and
+    the digest the audit event records of what was written (:mod:`rules.imported`)."""
+    decided = _decision_params(target, rows, actor)
     try:
-        ids = insert_decisions(session, _decision_params(target, rows, actor))
-        insert_resolutions(session, _resolution_params(rows, ids, output, actor, file_name))
+        ids = insert_decisions(session, decided)
+        resolved = _resolution_params(rows, ids, output, actor, file_name)
+        insert_resolutions(session, resolved)
     except IntegrityError as exc:
         raise ConflictError(
             "a decision with one of the file's case ids was recorded while the file was being "
             "imported, so nothing was imported; import the file again to skip that case"
         ) from exc
-    return ids
+    return ids, digest_of(ids, decided, resolved)
 
 
 def _report(
@@ -236,19 +240,28 @@ def import_csv(
     present = _present(session, target, rows, plan.id_header)
     new = [r for r in rows if r.request_id not in present]
     output = plan.output.name
-    ids = _insert(session, target, new, output, actor, spec.file_name) if new else []
+    if not new:
+        return _report(name, target, spec, data, output, rows, new, [])
+    ids, digest = _insert(session, target, new, output, actor, spec.file_name)
     report = _report(name, target, spec, data, output, rows, new, ids)
-    if new:
-        payload = {
-            "ruleset": name,
-            "version": report.version,
-            "file": report.file,
-            "sha256": report.sha256,
-            "rows_imported": report.imported,
-            "rows_skipped": report.skipped,
-            "output": output,
-            "first_decision_id": report.first_decision_id,
-            "last_decision_id": report.last_decision_id,
-        }
-        audit.append(session, actor, "history.imported", f"ruleset:{name}", payload)
+    payload = _event_payload(report, ids, digest)
+    audit.append(session, actor, "history.imported", f"ruleset:{name}", payload)
     return report
+
+
+def _event_payload(report: ImportReport, ids: list[int], digest: ImportDigest) -> dict[str, Any]:
+    """The ``history.imported`` event: what was imported, and what vouches for the rows."""
+    return {
+        "ruleset": report.ruleset,
+        "version": report.version,
+        "file": report.file,
+        "sha256": report.sha256,
+        "rows_imported": report.imported,
+        "rows_skipped": report.skipped,
+        "output": report.output,
+        "first_decision_id": report.first_decision_id,
+        "last_decision_id": report.last_decision_id,
+        "decision_ids": id_runs(ids),
+        "resolutions": digest.resolutions,
+        "digest": digest.hexdigest(),
+    }

@@ -15,6 +15,7 @@ from sqlalchemy import text
 
 from rules import accounts, decisions, versions
 from rules.document import Document, load_document, parse_document
+from rules.history import ImportSpec, import_csv
 from rules.store import Database
 
 __all__ = [
@@ -26,6 +27,7 @@ __all__ = [
     "History",
     "build_history",
     "count",
+    "import_history",
     "mortgage",
     "mortgage_facts",
     "raw",
@@ -93,6 +95,7 @@ class History:
     def __init__(self) -> None:
         self.actions: list[str] = []
         self.decision_ids: list[int] = []
+        self.imported_ids: list[int] = []
 
     def seq(self, action: str, nth: int = 0) -> int:
         """The seq of the ``nth`` event with ``action``."""
@@ -129,6 +132,27 @@ def build_history(db: Database) -> History:
         )
     h.actions += ["user.created", "apikey.created", "version.created"]
     return h
+
+
+IMPORT_CSV = (
+    b"case_id,pirat,hirat,lvrat,chist,mhist,phist,insurance,outcome\n"
+    b"c1,0.25,0.2,0.8,1,1,no,no,approve\n"  # automated approve, agreed
+    b"c2,0.5,0.2,0.8,1,1,no,no,decline\n"  # an exception, resolved
+    b"c3,0.25,0.2,0.8,1,1,no,yes,\n"  # automated decline, no outcome: unresolved
+    b"c4,0.25,0.2,0.8,1,1,no,yes,approve\n"  # automated decline, overridden
+)
+
+
+def import_history(db: Database, h: History) -> None:
+    """Import four cases (``history import``) into the active version, after
+    :func:`build_history`: one ``history.imported`` event, three imported resolutions."""
+    spec = ImportSpec(outcome_column="outcome", id_column="case_id", file_name="cases.csv")
+    with db.session() as s:
+        import_csv(s, NAME, IMPORT_CSV, spec, actor="cli:import")
+    with db.engine.connect() as conn:
+        found = conn.execute(text("SELECT id FROM decisions WHERE source = 'import' ORDER BY id"))
+        h.imported_ids = [int(i) for i in found.scalars()]
+    h.actions.append("history.imported")
 
 
 # ---------------------------------------------------------------------------- hypothesis

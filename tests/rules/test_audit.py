@@ -1,5 +1,7 @@
 """The audit chain is tamper-evident (DESIGN §6): altering, deleting, inserting or reordering
-any stored event or version is detected, and ``verify`` names the first bad event.
+any stored event, or any row an event vouches for (versions, activations, the active version,
+resolutions, imported history), is detected, and ``verify`` names the first bad event, or the
+row that no event vouches for.
 
 Every tamper is raw SQL on a connection of its own, the way someone with database access
 would do it, never through the service.
@@ -18,11 +20,11 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import insert, select, update
 
-from rules import audit
+from rules import audit, decisions
 from rules.document import canonical_json
-from rules.models import AuditEvent, Version, utcnow
+from rules.models import AuditEvent, Resolution, Version, utcnow
 from rules.store import Database
-from tests.rules.storecases import History, build_history, count, raw, scalar
+from tests.rules.storecases import History, build_history, count, import_history, raw, scalar
 
 EVENTS = 10  # build_history's chain length
 
@@ -109,7 +111,7 @@ def _rewrite_version(db: Database, h: History) -> None:
 class Tamper:
     name: str
     apply: Callable[[Database, History], object]
-    bad_seq: Callable[[History], int]
+    bad_seq: Callable[[History], int | None]
     reason: str
 
 
@@ -183,13 +185,20 @@ TAMPERS = [
     ),
     Tamper(
         "middle event rewritten and rehashed",
+        lambda db, h: _rehash(db, h.seq("user.created"), {"username": "mallory", "role": "admin"}),
+        lambda h: h.seq("user.created") + 1,
+        "event 8's hash",
+    ),
+    Tamper(
+        "resolution event rewritten and rehashed",
         lambda db, h: _rehash(
             db,
             h.seq("resolution.recorded"),
             {"decision_id": h.decision_ids[1], "outputs": {"outcome": "decline"}},
         ),
-        lambda h: h.seq("resolution.recorded") + 1,
-        "event 6's hash",
+        lambda h: h.seq("resolution.recorded"),
+        'resolutions row 1 of decision 2: outputs is {"outcome": "approve"}, the event says '
+        '{"outcome": "decline"}; note is "ok", the event says null',
     ),
     Tamper("two events swapped", lambda db, h: _swap(db, 6, 7), lambda h: 6, "prev_hash"),
     Tamper(
@@ -264,6 +273,254 @@ def test_a_version_without_its_event_is_detected(db: Database) -> None:
     result = _verify(db)
     assert not result.ok
     assert result.reason == "version 4 of mortgage-approval has no version.created event"
+
+
+# ------------------------------------------------------------------ the rows events vouch for
+
+FORGED_ACTIVATION = (
+    "INSERT INTO activations (ruleset_id, version_id, number, previous_number, actor, "
+    "activated_at) SELECT ruleset_id, id, 3, 2, 'user:mallory', CURRENT_TIMESTAMP "
+    "FROM versions WHERE number = 3"
+)
+
+
+def _forge_resolution(decision: Callable[[History], int], source: str) -> Callable[..., object]:
+    def tamper(db: Database, h: History) -> object:
+        return raw(
+            db,
+            "INSERT INTO resolutions (decision_id, outputs, override, actor, source, "
+            "resolved_at) VALUES (:d, :o, false, 'user:mallory', :s, CURRENT_TIMESTAMP)",
+            d=decision(h),
+            o='{"outcome": "approve"}',
+            s=source,
+        )
+
+    return tamper
+
+
+RECORD_TAMPERS = [
+    Tamper(
+        "activation altered",
+        lambda db, h: raw(db, "UPDATE activations SET number = 1 WHERE id = 2"),
+        lambda h: h.seq("version.activated", 1),
+        "activations row 2 of mortgage-approval: version is 1, the event says 2",
+    ),
+    Tamper(
+        "activation pointed at another version",
+        lambda db, h: raw(
+            db,
+            "UPDATE activations SET version_id = (SELECT id FROM versions WHERE number = 3) "
+            "WHERE id = 2",
+        ),
+        lambda h: h.seq("version.activated", 1),
+        "activations row 2 of mortgage-approval: the version of version_id is 3, the event says 2",
+    ),
+    Tamper(
+        "first activation deleted",
+        lambda db, h: raw(db, "DELETE FROM activations WHERE id = 1"),
+        lambda h: h.seq("version.activated"),
+        "the activations row of this activation (version 1 of mortgage-approval) was deleted",
+    ),
+    Tamper(
+        "forged activation inserted",
+        lambda db, h: raw(db, FORGED_ACTIVATION),
+        lambda h: None,
+        "activations row 3 (version 3 of mortgage-approval) has no version.activated event",
+    ),
+    Tamper(
+        "active version changed",
+        lambda db, h: raw(db, "UPDATE rulesets SET active_number = 1"),
+        lambda h: h.seq("version.activated", 1),
+        "mortgage-approval's active_number is 1, but its last activation made version 2 "
+        "active: rulesets.active_number was altered",
+    ),
+    Tamper(
+        "resolution outputs altered",
+        lambda db, h: raw(db, "UPDATE resolutions SET outputs = :o WHERE id = 1", o=REFER_OUT),
+        lambda h: h.seq("resolution.recorded"),
+        'resolutions row 1 of decision 2: outputs is {"outcome": "refer"}, the event says '
+        '{"outcome": "approve"}',
+    ),
+    Tamper(
+        "resolution override flipped",
+        lambda db, h: raw(db, "UPDATE resolutions SET override = NOT override WHERE id = 2"),
+        lambda h: h.seq("resolution.recorded", 1),
+        "resolutions row 2 of decision 1: override is false, the event says true",
+    ),
+    Tamper(
+        "resolution reattributed",
+        lambda db, h: raw(db, "UPDATE resolutions SET actor = 'u:mallory' WHERE id = 1"),
+        lambda h: h.seq("resolution.recorded"),
+        'resolutions row 1 of decision 2: actor is "u:mallory", the event says "u:c"',
+    ),
+    Tamper(
+        "resolution deleted",
+        lambda db, h: raw(db, "DELETE FROM resolutions WHERE id = 2"),
+        lambda h: h.seq("resolution.recorded", 1),
+        "no resolutions row of decision 1 matches this event: it was deleted",
+    ),
+    Tamper(
+        "forged resolution inserted",
+        _forge_resolution(lambda h: h.decision_ids[2], "api"),
+        lambda h: None,
+        "resolutions row 3 (decision 3) has no resolution.recorded event",
+    ),
+]
+REFER_OUT = '{"outcome": "refer"}'
+
+
+@pytest.mark.parametrize("tamper", RECORD_TAMPERS, ids=[t.name for t in RECORD_TAMPERS])
+def test_tampering_with_what_events_vouch_for_is_detected(db: Database, tamper: Tamper) -> None:
+    h = build_history(db)
+    assert _verify(db).ok
+    tamper.apply(db, h)
+    result = _verify(db)
+    assert (result.ok, result.first_bad_seq) == (False, tamper.bad_seq(h)), result
+    assert result.reason is not None
+    assert tamper.reason in result.reason, result
+
+
+def test_the_first_offending_event_is_named_whatever_it_vouches_for(db: Database) -> None:
+    """A resolution altered after an activation: the activation's event comes first, though
+    activations are compared after the walk."""
+    h = build_history(db)
+    raw(db, "UPDATE resolutions SET outputs = :o WHERE id = 1", o=REFER_OUT)
+    raw(db, "UPDATE activations SET note = 'quietly' WHERE id = 2")
+    result = _verify(db)
+    assert result.first_bad_seq == h.seq("version.activated", 1), result
+    assert result.reason is not None
+    assert 'note is "quietly"' in result.reason, result
+
+
+def test_rows_read_ahead_of_their_events_are_matched(db: Database) -> None:
+    """Under concurrent writers a later resolution id can be recorded by an earlier event:
+    here the two resolutions' contents are swapped, so the ids run opposite to the chain."""
+    h = build_history(db)
+    with db.engine.begin() as conn:
+        first = conn.execute(select(Resolution).where(Resolution.id == 1)).one()
+        second = conn.execute(select(Resolution).where(Resolution.id == 2)).one()
+        for ident, row in ((1, second), (2, first)):
+            columns = ("decision_id", "outputs", "override", "note", "actor")
+            values = {k: getattr(row, k) for k in columns}
+            conn.execute(update(Resolution).where(Resolution.id == ident).values(**values))
+    assert _verify(db) == audit.Verification(True, EVENTS)
+    with db.session() as s:  # and a later event still finds its row
+        decisions.resolve(s, h.decision_ids[2], {"outcome": "refer"}, note=None, actor="u:e")
+    assert _verify(db) == audit.Verification(True, EVENTS + 1)
+
+
+# ---------------------------------------------------------------------- imported history
+
+IMPORTED = "history.imported"
+
+
+def _imported(nth: int) -> Callable[[History], int]:
+    return lambda h: h.imported_ids[nth]
+
+
+IMPORT_TAMPERS = [
+    Tamper(
+        "imported resolution outputs",
+        lambda db, h: raw(db, "UPDATE resolutions SET outputs = :o WHERE id = 3", o=REFER_OUT),
+        lambda h: h.seq(IMPORTED),
+        "no longer match the digest recorded",
+    ),
+    Tamper(
+        "imported resolution note",
+        lambda db, h: raw(db, "UPDATE resolutions SET note = 'edited' WHERE id = 4"),
+        lambda h: h.seq(IMPORTED),
+        "no longer match the digest recorded",
+    ),
+    Tamper(
+        "imported decision outputs",
+        lambda db, h: raw(
+            db,
+            "UPDATE decisions SET outputs = :o WHERE id = :d",
+            o='{"outcome": "approve", "reason": "Low debt ratio and clean credit"}',
+            d=h.imported_ids[1],
+        ),
+        lambda h: h.seq(IMPORTED),
+        "no longer match the digest recorded",
+    ),
+    Tamper(
+        "imported resolution deleted",
+        lambda db, h: raw(db, "DELETE FROM resolutions WHERE id = 4"),
+        lambda h: h.seq(IMPORTED),
+        "3 resolutions were imported with them, but 2 are recorded: imported resolutions were "
+        "deleted",
+    ),
+    Tamper(
+        "imported decision deleted",
+        lambda db, h: (
+            raw(db, "DELETE FROM resolutions WHERE decision_id = :d", d=h.imported_ids[0]),
+            raw(db, "DELETE FROM decisions WHERE id = :d", d=h.imported_ids[0]),
+        ),
+        lambda h: h.seq(IMPORTED),
+        "4 decisions were imported into mortgage-approval, but 3 of them remain",
+    ),
+    Tamper(
+        "imported resolution added to an unresolved case",
+        _forge_resolution(_imported(2), "import"),
+        lambda h: h.seq(IMPORTED),
+        "imported resolutions were added",
+    ),
+    Tamper(
+        "imported resolution forged on another decision",
+        _forge_resolution(lambda h: h.decision_ids[2], "import"),
+        lambda h: None,
+        "resolutions row 6 (decision 3, source import) is vouched for by no history.imported",
+    ),
+    Tamper(
+        "a resolution relabelled as imported",
+        lambda db, h: raw(db, "UPDATE resolutions SET source = 'import' WHERE id = 2"),
+        lambda h: h.seq("resolution.recorded", 1),
+        "no resolutions row of decision 1 matches this event: it was deleted (or marked as "
+        "imported)",
+    ),
+]
+
+
+def test_an_imported_history_verifies(db: Database) -> None:
+    h = build_history(db)
+    import_history(db, h)
+    assert _verify(db) == audit.Verification(True, EVENTS + 1)
+    with db.session() as s:
+        (event,) = audit.events(s, action=IMPORTED)
+        # a person's later resolution of an imported case has its own event
+        decisions.resolve(s, h.imported_ids[2], {"outcome": "decline"}, note=None, actor="u:f")
+    assert event.payload["decision_ids"] == [[h.imported_ids[0], h.imported_ids[-1]]]
+    assert (event.payload["rows_imported"], event.payload["resolutions"]) == (4, 3)
+    assert _verify(db) == audit.Verification(True, EVENTS + 2)
+
+
+@pytest.mark.parametrize("tamper", IMPORT_TAMPERS, ids=[t.name for t in IMPORT_TAMPERS])
+def test_tampering_with_imported_history_is_detected(db: Database, tamper: Tamper) -> None:
+    h = build_history(db)
+    import_history(db, h)
+    assert _verify(db).ok
+    tamper.apply(db, h)
+    result = _verify(db)
+    assert (result.ok, result.first_bad_seq) == (False, tamper.bad_seq(h)), result
+    assert result.reason is not None
+    assert tamper.reason in result.reason, result
+
+
+def test_an_import_recorded_before_digests_vouches_for_its_range(db: Database) -> None:
+    """An event without a digest (imports before this check) vouches for the imported
+    resolutions of its decision ids by their number, so an old record still verifies."""
+    h = build_history(db)
+    import_history(db, h)
+    seq = h.seq(IMPORTED)
+    payload = json.loads(_event(db, seq).payload)
+    for key in ("digest", "decision_ids", "resolutions"):
+        del payload[key]
+    _rehash(db, seq, payload)
+    raw(db, "UPDATE audit_head SET hash = :h", h=_event(db, seq).hash)
+    assert _verify(db).ok
+    _forge_resolution(lambda h: h.decision_ids[2], "import")(db, h)
+    assert _verify(db).reason == (
+        "resolutions row 6 (decision 3, source import) is vouched for by no history.imported event"
+    )
 
 
 def _recompute(records: list[dict[str, object]]) -> None:

@@ -10,13 +10,16 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
 from click.testing import CliRunner, Result
 from sqlalchemy import text
 
 from rules import accounts, decisions, versions
 from rules.cli import main
 from rules.commands import cli_actor
-from rules.document import load_document, parse_document
+from rules.dmn import import_dmn
+from rules.document import Document, load_document, parse_document
+from rules.engine import evaluate
 from rules.store import Database
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -318,3 +321,84 @@ def test_verbs_load_lazily_and_plugins_come_from_entry_points() -> None:
     typo = CliRunner().invoke(main, ["histroy"])
     assert typo.exit_code == 2
     assert "Did you mean 'history'?" in typo.output
+
+
+DMN_FACTS = [
+    APPROVE,
+    {**APPROVE, "insurance": True},  # declined
+    {**APPROVE, "pirat": 0.5},  # no rule: the default, referred
+    {**APPROVE, "pirat": 0.7, "afam": True},  # version 2 declines a debt ratio over 0.6
+    {**APPROVE, "chist": 3, "phist": True, "single": False},
+]
+
+
+def _decides(doc: Document, facts: dict[str, Any]) -> tuple[Any, ...]:
+    """What the decision table answers (not ``exception``: review settings are not DMN's)."""
+    result = evaluate(doc, facts)
+    return result.outputs, result.rule_ids, result.matched, result.error
+
+
+def test_dmn_export_by_name_decides_like_the_recorded_version(db_url: str, tmp_path: Path) -> None:
+    run_json(db_url, "ruleset", "create", str(MORTGAGE))
+    second_version(db_url)  # not activated
+    db = Database(db_url)
+    with db.session() as s:
+        recorded = {n: versions.get_version(s, NAME, n).document for n in (1, 2)}
+    db.dispose()
+    out = tmp_path / "active.dmn"
+    active = run(db_url, "dmn", "export", NAME, "-o", str(out))
+    assert active.exit_code == 0, active.output
+    assert f"wrote {out}: {NAME} version 1, 2 rules" in active.stderr
+    pinned = run(db_url, "dmn", "export", NAME, "--version", "2")
+    assert pinned.exit_code == 0, pinned.output
+    exported = {1: import_dmn(out.read_bytes()), 2: import_dmn(pinned.stdout.encode())}
+    for number, doc in exported.items():
+        assert [r.id for r in doc.rules] == [r.id for r in recorded[number].rules]
+        for facts in DMN_FACTS:
+            assert _decides(doc, facts) == _decides(recorded[number], facts), (number, facts)
+    high_debt = DMN_FACTS[3]
+    assert _decides(exported[1], high_debt) != _decides(exported[2], high_debt)
+
+
+def test_dmn_export_reads_an_existing_file_first(
+    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run_json(db_url, "ruleset", "create", str(MORTGAGE))
+    other = ROOT / "tests" / "data" / "dmn" / "export" / "loans.yaml"
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / NAME).write_bytes(other.read_bytes())  # a file named like the ruleset
+    from_file = run(db_url, "dmn", "export", NAME)
+    assert from_file.exit_code == 0, from_file.output
+    assert import_dmn(from_file.stdout.encode()).name == load_document(other.read_bytes()).name
+    versioned = run(db_url, "dmn", "export", NAME, "--version", "1")
+    assert versioned.exit_code == 1
+    assert "is a file, which has no versions: use --version with a NAME" in versioned.stderr
+
+
+def test_dmn_export_errors_name_what_was_wrong(db_url: str) -> None:
+    run_json(db_url, "ruleset", "create", str(MORTGAGE))
+    typo = run(db_url, "dmn", "export", "mortgage")
+    assert typo.exit_code == 3
+    assert (
+        "there is no file 'mortgage', and no ruleset named 'mortgage'; "
+        "did you mean 'mortgage-approval'?"
+    ) in typo.stderr
+    missing = run(db_url, "dmn", "export", NAME, "--version", "9")
+    assert missing.exit_code == 3
+    assert "mortgage-approval has no version 9; versions are 1 to 1" in missing.stderr
+    path = run(db_url, "dmn", "export", "rules/missing.yaml")
+    assert path.exit_code == 1
+    assert "'rules/missing.yaml' is neither an existing file nor a ruleset name" in path.stderr
+
+
+def test_dmn_export_of_a_file_loads_no_database_code() -> None:
+    code = (
+        "import sys\n"
+        "from click.testing import CliRunner\n"
+        "from rules.cli import main\n"
+        f"result = CliRunner().invoke(main, ['dmn', 'export', {str(MORTGAGE)!r}])\n"
+        "print(result.exit_code, 'definitions' in result.output,"
+        " sorted(m for m in sys.modules if m.split('.')[0] == 'sqlalchemy')[:1])\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "0 True []"
