@@ -1,15 +1,29 @@
-"""The baseline of the HTTP benchmark: a bare Flask JSON endpoint.
+"""The baselines of the HTTP benchmark: bare Flask JSON endpoints under the same gunicorn
+settings as Rulebook.
 
-It parses the same request body the decision endpoint gets and answers a small JSON object,
-under the same gunicorn settings, so the ratio shows what Rulebook's work costs: key check,
-validation, evaluation and a durable PostgreSQL commit per decision.
+* ``create_app``: parses the request body and answers a small JSON object. The issue's
+  baseline: the ratio against it shows what Rulebook's whole job costs (key check, validation,
+  evaluation and a durable PostgreSQL commit per decision).
+* ``create_insert_app``: the same, plus one durable autocommit INSERT of the body into a
+  one-table log (``bench_log``), on each thread's own psycopg connection, as Rulebook's hot
+  path does. Not a Rulebook feature: a floor that tells how much of the gap is the database
+  write itself on this machine, and how much is Rulebook's own work.
 """
 
 from __future__ import annotations
 
+import os
+import threading
 from typing import Any
 
+import psycopg
 from flask import Flask, request
+from psycopg.types.json import Jsonb
+
+LOG_TABLE = (
+    "CREATE TABLE IF NOT EXISTS bench_log "
+    "(id BIGSERIAL PRIMARY KEY, body JSONB NOT NULL, at TIMESTAMPTZ NOT NULL DEFAULT now())"
+)
 
 
 def create_app() -> Flask:
@@ -19,5 +33,26 @@ def create_app() -> Flask:
     def decide(name: str) -> tuple[dict[str, Any], int]:
         body = request.get_json(silent=True) or {}
         return {"ruleset": name, "facts": len(body.get("facts", {}))}, 201
+
+    return app
+
+
+def create_insert_app() -> Flask:
+    app = Flask(__name__)
+    dsn = os.environ["BENCH_LOG_DSN"]
+    local = threading.local()
+    opened: list[psycopg.Connection[Any]] = app.extensions.setdefault("bench_log_connections", [])
+
+    @app.post("/api/v1/rulesets/<name>/decisions")
+    def decide(name: str) -> tuple[dict[str, Any], int]:
+        body = request.get_json(silent=True) or {}
+        conn = getattr(local, "conn", None)
+        if conn is None:
+            conn = local.conn = psycopg.connect(dsn, autocommit=True)
+            opened.append(conn)
+        row = conn.execute(
+            "INSERT INTO bench_log (body) VALUES (%s) RETURNING id", [Jsonb(body)], prepare=True
+        ).fetchone()
+        return {"ruleset": name, "id": row[0] if row else None}, 201
 
     return app

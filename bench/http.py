@@ -1,5 +1,7 @@
 """HTTP benchmark: the decision endpoint under gunicorn, every decision durably logged to
-PostgreSQL, against a bare Flask JSON endpoint under the same gunicorn settings.
+PostgreSQL, against a bare Flask JSON endpoint under the same gunicorn settings (the target's
+baseline), and against a bare endpoint that also makes one durable INSERT (a floor: what the
+database write alone costs on this machine; see bench/bare.py).
 
     make bench          # runs this after the engine benchmark
     .venv/bin/python -m bench.http --out bench/results/http.json [--duration 10]
@@ -30,10 +32,12 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import create_engine, func, select, text
+from sqlalchemy.engine import make_url
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.bare import LOG_TABLE  # noqa: E402
 from review_app.commands import DEFAULT_THREADS, default_workers  # noqa: E402
 from rules import accounts, versions  # noqa: E402
 from rules.document import load_document  # noqa: E402
@@ -180,6 +184,10 @@ def _load(wrk: str, port: int, script: Path, connections: int, duration: float) 
 
 def _prepare(url: str) -> tuple[str, str]:
     upgrade(url)
+    admin = create_engine(url)
+    with admin.begin() as conn:
+        conn.execute(text(LOG_TABLE))
+    admin.dispose()
     doc = load_document((ROOT / "examples" / "mortgage.yaml").read_bytes())
     db = Database(url)
     with db.session() as s:
@@ -219,9 +227,13 @@ def main() -> None:
     bare_lua, rb_lua = tmp / "bare.lua", tmp / "rulebook.lua"
     _lua(bare_lua, name, None)
     _lua(rb_lua, name, key)
-    env = dict(os.environ, RULEBOOK_DATABASE_URL=url, RULEBOOK_SECRET_KEY="bench")
+    dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    env = dict(
+        os.environ, RULEBOOK_DATABASE_URL=url, RULEBOOK_SECRET_KEY="bench", BENCH_LOG_DSN=dsn
+    )
     servers = {
         "bare_flask": ("bench.bare:create_app()", bare_lua),
+        "bare_flask_insert": ("bench.bare:create_insert_app()", bare_lua),
         "rulebook": ("review_app:create_app()", rb_lua),
     }
     rounds: dict[str, list[dict[str, Any]]] = {k: [] for k in servers}
@@ -251,11 +263,13 @@ def main() -> None:
                 logged_ok &= result["logged"] >= result["ok"]
             rounds[label].append(result)
             print(
-                f"{label:10} {result['rps']:>8.0f}/s  p50 {result['p50_us'] / 1000:.2f} ms  "
+                f"{label:17} {result['rps']:>8.0f}/s  p50 {result['p50_us'] / 1000:.2f} ms  "
                 f"p99 {result['p99_us'] / 1000:.2f} ms  non-2xx {result['non_2xx']}"
             )
     best = {k: max(v, key=lambda r: r["rps"]) for k, v in rounds.items()}
     ratio = best["rulebook"]["rps"] / best["bare_flask"]["rps"]
+    floor = best["bare_flask_insert"]["rps"] / best["bare_flask"]["rps"]
+    vs_insert = best["rulebook"]["rps"] / best["bare_flask_insert"]["rps"]
     report = {
         "benchmark": "decision endpoint vs bare Flask endpoint, gunicorn gthread, PostgreSQL log",
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
@@ -270,13 +284,18 @@ def main() -> None:
         "rounds": rounds,
         "best": best,
         "throughput_ratio": round(ratio, 3),
+        "bare_insert_ratio": round(floor, 3),
+        "rulebook_vs_bare_insert": round(vs_insert, 3),
         "every_2xx_logged": logged_ok,
         "target": ">= 0.5 of the bare endpoint's throughput with every decision logged",
         "met": ratio >= 0.5 and logged_ok,
     }
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(report, indent=2) + "\n")
-    print(f"ratio {ratio:.2f} (target >= 0.5), every 2xx logged: {logged_ok} -> {args.out}")
+    print(
+        f"rulebook / bare {ratio:.2f} (target >= 0.5); bare+insert / bare {floor:.2f}; "
+        f"rulebook / bare+insert {vs_insert:.2f}; every 2xx logged: {logged_ok} -> {args.out}"
+    )
     shutil.rmtree(tmp, ignore_errors=True)
 
 
