@@ -111,6 +111,14 @@ def ensure_head(session: Session) -> None:
         session.flush()
 
 
+def lock_head(session: Session) -> None:
+    """Take the chain's lock now, before the change that :func:`append` will record: rows the
+    change inserts then get ids in the same order as their events in the chain. Everything
+    that appends takes this lock; nothing takes another lock after it but row locks no other
+    appender holds, so the lock order stays acyclic."""
+    session.execute(select(AuditHead.id).where(AuditHead.id == 1).with_for_update())
+
+
 def append(
     session: Session, actor: str, action: str, subject: str, payload: Mapping[str, Any]
 ) -> AuditRecord:

@@ -395,16 +395,12 @@ def _latest_resolutions(session: Session, ids: Sequence[int]) -> dict[int, Resol
     return {r.decision_id: _resolution(r) for r in rows}
 
 
-def _decision(session: Session, decision_id: int, lock: bool = False) -> tuple[Decision, str]:
+def _decision(session: Session, decision_id: int) -> tuple[Decision, str]:
     query = (
         select(Decision, Ruleset.name)
         .join(Ruleset, Ruleset.id == Decision.ruleset_id)
         .where(Decision.id == decision_id)
     )
-    if lock:
-        # Resolutions of one decision are then recorded one at a time, so the latest by id
-        # is also the latest in the audit chain.
-        query = query.with_for_update(of=Decision, key_share=True)
     row = session.execute(query).one_or_none()
     if row is None:
         raise NotFoundError(f"no decision {decision_id}")
@@ -521,7 +517,7 @@ def resolve(
     source: str = "api",
 ) -> ResolutionRecord:
     """Record the outcome a person chose; overriding an automated decision is an exception."""
-    row, name = _decision(session, decision_id, lock=True)
+    row, name = _decision(session, decision_id)
     version = session.get(Version, row.version_id)
     if version is None:  # pragma: no cover - a foreign key guarantees it
         raise NotFoundError(f"decision {decision_id} has no version")
@@ -531,6 +527,9 @@ def resolve(
             "the resolution is not valid",
             [Problem("RB424", "note", "a note is text of at most 4,000 characters")],
         )
+    # The chain's lock first: resolutions then get ids in chain order, so the latest by id is
+    # the latest the audit chain vouches for.
+    audit.lock_head(session)
     res = Resolution(
         decision_id=row.id,
         outputs=clean,
