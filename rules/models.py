@@ -38,6 +38,8 @@ __all__ = [
     "AuditHead",
     "Base",
     "Decision",
+    "Proposal",
+    "ProposalApproval",
     "Resolution",
     "Ruleset",
     "User",
@@ -46,6 +48,8 @@ __all__ = [
 ]
 
 ROLES = ("analyst", "approver", "auditor", "admin")
+PROPOSAL_STATUSES = ("draft", "submitted", "accepted", "rejected", "superseded")
+IMPACTS = ("low", "high")
 SCOPES = ("decide", "resolve", "read")
 SOURCES = ("api", "cli", "import")
 
@@ -161,8 +165,63 @@ class Version(Base):
     hash: Mapped[str] = mapped_column(String(64))
     parent_number: Mapped[int | None] = mapped_column(Integer, default=None)
     author: Mapped[str] = mapped_column(String(100))
-    proposal_id: Mapped[int | None] = mapped_column(Integer, default=None)
+    proposal_id: Mapped[int | None] = mapped_column(Id, ForeignKey("proposals.id"), default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Proposal(Base):
+    """A change to one base version: typed operations, the candidate document they give, the
+    author's rationale and citations, and the evidence the system attached (DESIGN §5).
+
+    ``evidence`` and ``impact`` are written by the system only, never taken from an author;
+    ``run`` is an LLM proposer's full run record."""
+
+    __tablename__ = "proposals"
+    __table_args__ = (
+        CheckConstraint(_in("status", PROPOSAL_STATUSES), name="status"),
+        CheckConstraint(f"impact IS NULL OR {_in('impact', IMPACTS)}", name="impact"),
+        CheckConstraint("base_number >= 1", name="base_positive"),
+        CheckConstraint(
+            "(status = 'accepted') = (accepted_number IS NOT NULL)", name="accepted_has_version"
+        ),
+        Index("ix_proposals_ruleset_id_status", "ruleset_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    ruleset_id: Mapped[int] = mapped_column(ForeignKey("rulesets.id"))
+    base_number: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16), default="draft")
+    author: Mapped[str] = mapped_column(String(100))
+    title: Mapped[str] = mapped_column(String(200))
+    rationale: Mapped[str] = mapped_column(Text, default="")
+    operations: Mapped[Any] = mapped_column(Json)
+    # Canonical JSON of the candidate document, byte for byte what ``candidate_hash`` hashes.
+    candidate: Mapped[str] = mapped_column(Text)
+    candidate_hash: Mapped[str] = mapped_column(String(64))
+    citations: Mapped[Any] = mapped_column(Json)
+    evidence: Mapped[Any] = mapped_column(Json, nullable=True, default=None)
+    impact: Mapped[str | None] = mapped_column(String(8), default=None)
+    run: Mapped[Any] = mapped_column(Json, nullable=True, default=None)
+    editors: Mapped[Any] = mapped_column(Json)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    decided_by: Mapped[str | None] = mapped_column(String(100), default=None)
+    decided_at: Mapped[datetime | None] = mapped_column(default=None)
+    decision_note: Mapped[str | None] = mapped_column(Text, default=None)
+    accepted_number: Mapped[int | None] = mapped_column(Integer, default=None)
+
+
+class ProposalApproval(Base):
+    """One approver's approval; a high-impact proposal needs two different approvers."""
+
+    __tablename__ = "proposal_approvals"
+    __table_args__ = (UniqueConstraint("proposal_id", "approver"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    proposal_id: Mapped[int] = mapped_column(ForeignKey("proposals.id"))
+    approver: Mapped[str] = mapped_column(String(100))
+    note: Mapped[str | None] = mapped_column(Text, default=None)
+    approved_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class Activation(Base):

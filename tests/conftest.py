@@ -19,10 +19,12 @@ from rules.store import Database, upgrade
 
 PG_URL = os.environ.get("RULEBOOK_TEST_POSTGRES_URL")
 TABLES = (
+    "proposal_approvals",
     "resolutions",
     "decisions",
     "activations",
     "versions",
+    "proposals",
     "rulesets",
     "api_keys",
     "users",

@@ -11,11 +11,13 @@ from pathlib import Path
 from typing import Any
 
 from hypothesis import strategies as st
-from sqlalchemy import text
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
 
 from rules import accounts, decisions, versions
 from rules.document import Document, load_document, parse_document
 from rules.history import ImportSpec, import_csv
+from rules.models import Proposal, Ruleset
 from rules.store import Database
 
 __all__ = [
@@ -102,6 +104,25 @@ class History:
         return [i + 1 for i, a in enumerate(self.actions) if a == action][nth]
 
 
+def proposal(session: Session, name: str = NAME, base: int = 1) -> int:
+    """A bare proposal row for a version to come from (the proposer fills them in for real)."""
+    ruleset_id = session.scalar(select(Ruleset.id).where(Ruleset.name == name))
+    row = Proposal(
+        ruleset_id=ruleset_id,
+        base_number=base,
+        author="user:test",
+        title="test proposal",
+        operations=[],
+        candidate="{}",
+        candidate_hash="0" * 64,
+        citations=[],
+        editors=[],
+    )
+    session.add(row)
+    session.flush()
+    return row.id
+
+
 def build_history(db: Database) -> History:
     """A chain with every kind of event: ruleset, two versions, activations, resolutions, a
     user and an API key; plus a version 3 that nothing references."""
@@ -112,7 +133,12 @@ def build_history(db: Database) -> History:
     h.actions += ["ruleset.created", "version.created", "version.activated"]
     with db.session() as s:
         versions.create_version(
-            s, NAME, variant(doc, threshold(0.35)), base=1, actor="user:ann", proposal_id=7
+            s,
+            NAME,
+            variant(doc, threshold(0.35)),
+            base=1,
+            actor="user:ann",
+            proposal_id=proposal(s, NAME, 1),
         )
         versions.activate(s, NAME, 2, "user:bob", note="go live")
     h.actions += ["version.created", "version.activated"]
@@ -128,7 +154,12 @@ def build_history(db: Database) -> History:
         accounts.create_user(s, "carol", "auditor", "correct horse battery", "cli:admin")
         accounts.create_api_key(s, "lender", ["decide", "read"], "user:carol")
         versions.create_version(
-            s, NAME, variant(doc, threshold(0.4)), base=2, actor="user:ann", proposal_id=8
+            s,
+            NAME,
+            variant(doc, threshold(0.4)),
+            base=2,
+            actor="user:ann",
+            proposal_id=proposal(s, NAME, 2),
         )
     h.actions += ["user.created", "apikey.created", "version.created"]
     return h

@@ -21,6 +21,7 @@ from rules.dmn import import_dmn
 from rules.document import Document, load_document, parse_document
 from rules.engine import evaluate
 from rules.store import Database
+from tests.rules.storecases import proposal
 
 ROOT = Path(__file__).resolve().parents[2]
 MORTGAGE = ROOT / "examples" / "mortgage.yaml"
@@ -64,7 +65,7 @@ def second_version(db_url: str) -> None:
     db = Database(db_url)
     with db.session() as s:
         versions.create_version(
-            s, NAME, parse_document(data), base=1, actor="user:a", proposal_id=1
+            s, NAME, parse_document(data), base=1, actor="user:a", proposal_id=proposal(s, NAME)
         )
     db.dispose()
 

@@ -51,7 +51,7 @@ def _tables(url: str) -> set[str]:
 def test_there_is_exactly_one_head() -> None:
     script = ScriptDirectory.from_config(migrations_config("sqlite://"))
     assert len(script.get_heads()) == 1
-    assert [r.revision for r in script.walk_revisions()][-1] == "0001"
+    assert [r.revision for r in script.walk_revisions()][-1] == "0001"  # the base
 
 
 def test_upgrade_check_downgrade_upgrade(empty_url: str) -> None:
@@ -103,6 +103,15 @@ def _version(ruleset: str, number: int, parent: str = "NULL") -> str:
     return (
         "INSERT INTO versions (ruleset_id, number, document, hash, parent_number, author, "
         f"created_at) VALUES ({ruleset}, {number}, '{{}}', 'h', {parent}, 'x', :t)"
+    )
+
+
+def _proposal(status: str, accepted: str) -> str:
+    return (
+        "INSERT INTO proposals (ruleset_id, base_number, status, author, title, rationale, "
+        "operations, candidate, candidate_hash, citations, editors, created_at, updated_at, "
+        f"accepted_number) VALUES (:r, 1, {status}, 'baseline', 't', '', '[]', '{{}}', 'h', "
+        f"'[]', '[]', :t, :t, {accepted})"
     )
 
 
@@ -176,6 +185,27 @@ VIOLATIONS = {
         "ck_audit_head_single_row",
         "CHECK constraint failed: ck_audit_head_single_row",
     ),
+    "proposal with an unknown status": (
+        _proposal("'pending'", "NULL"),
+        "ck_proposals_status",
+        "CHECK constraint failed: ck_proposals_status",
+    ),
+    "accepted proposal without its version": (
+        _proposal("'accepted'", "NULL"),
+        "ck_proposals_accepted_has_version",
+        "CHECK constraint failed: ck_proposals_accepted_has_version",
+    ),
+    "draft proposal claiming a version": (
+        _proposal("'draft'", "2"),
+        "ck_proposals_accepted_has_version",
+        "CHECK constraint failed: ck_proposals_accepted_has_version",
+    ),
+    "version from a missing proposal": (
+        "INSERT INTO versions (ruleset_id, number, document, hash, parent_number, author, "
+        "proposal_id, created_at) VALUES (:r, 2, '{}', 'h', 1, 'x', :missing, :t)",
+        "fk_versions_proposal_id_proposals",
+        "FOREIGN KEY constraint failed",
+    ),
     "audit seq 0": (
         "INSERT INTO audit_events (seq, at, actor, action, subject, payload, prev_hash, hash) "
         "VALUES (0, :t, 'x', 'a', 's', '{}', 'p', 'h')",
@@ -202,3 +232,6 @@ def test_the_seed_itself_is_valid(db: Database) -> None:
     raw(db, _version(":r", 2, parent="1"), t=params["t"], r=params["r"])
     raw(db, _decision(":v", "'req-2'", "'cli'"), **{k: params[k] for k in "rvft"})
     assert scalar(db, "SELECT count(*) FROM decisions") == 2
+    raw(db, _proposal("'accepted'", "2"), t=params["t"], r=params["r"])
+    raw(db, _proposal("'draft'", "NULL"), t=params["t"], r=params["r"])
+    assert scalar(db, "SELECT count(*) FROM proposals") == 2

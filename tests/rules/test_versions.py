@@ -12,7 +12,7 @@ import pytest
 from rules import audit, versions
 from rules.errors import ConflictError, InvalidRequestError, NotFoundError
 from rules.store import Database
-from tests.rules.storecases import NAME, count, mortgage, threshold, variant
+from tests.rules.storecases import NAME, count, mortgage, proposal, threshold, variant
 
 TABLES = ("rulesets", "versions", "activations", "audit_events")
 
@@ -34,7 +34,7 @@ def _new_version(db: Database, base: int, limit: float, **kw: Any) -> versions.V
             variant(mortgage(), threshold(limit)),
             base=base,
             actor=kw.get("actor", "user:ann"),
-            proposal_id=kw.get("proposal_id"),
+            proposal_id=proposal(s, NAME, base) if kw.get("with_proposal") else None,
         )
 
 
@@ -81,12 +81,12 @@ def test_create_ruleset_refuses_static_check_errors_and_writes_nothing(db: Datab
 
 def test_versions_are_numbered_densely_with_their_provenance(db: Database) -> None:
     _create(db)
-    v2 = _new_version(db, 1, 0.35, actor="user:ann", proposal_id=11)
-    v3 = _new_version(db, 2, 0.4, actor="user:bob", proposal_id=12)
+    v2 = _new_version(db, 1, 0.35, actor="user:ann", with_proposal=True)
+    v3 = _new_version(db, 2, 0.4, actor="user:bob", with_proposal=True)
     v4 = _new_version(db, 3, 0.3, actor="user:cy")  # back to v1's rules: a new version all the same
     assert [(v.number, v.parent, v.author, v.proposal_id) for v in (v2, v3, v4)] == [
-        (2, 1, "user:ann", 11),
-        (3, 2, "user:bob", 12),
+        (2, 1, "user:ann", 1),  # the proposals' ids
+        (3, 2, "user:bob", 2),
         (4, 3, "user:cy", None),
     ]
     assert not any(v.active for v in (v2, v3, v4))  # creating never activates
