@@ -762,6 +762,9 @@ class _Parser:
         if not isinstance(name, str):
             self.problem(f"{where}.input", "a condition needs 'input' (an input name)")
             return None
+        if op is None:
+            self.problem(f"{where}.op", f"a condition needs 'op', one of {', '.join(OPS)}")
+            return None
         if not isinstance(op, str) or op not in OPS:
             self.problem(
                 f"{where}.op",
