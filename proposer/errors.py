@@ -3,7 +3,8 @@
 Every user-facing error says what was wrong, where, and what would be right::
 
     ProposerError                   base class; never raised itself
-    └── OperationError              a change operation cannot be read or applied to its base
+    ├── OperationError              a change operation cannot be read or applied to its base
+    └── InductionError              rule induction was asked for an impossible target or setting
 
 Each error carries ``problems``: a tuple of :class:`rules.errors.Problem` with a stable code, a
 location such as ``operations[2].rule.when.all[0].op`` and a message, plus an optional "did
@@ -18,7 +19,7 @@ from collections.abc import Iterable
 
 from rules.errors import Problem
 
-__all__ = ["OperationError", "ProposerError"]
+__all__ = ["InductionError", "OperationError", "ProposerError"]
 
 
 class ProposerError(Exception):
@@ -39,3 +40,7 @@ class ProposerError(Exception):
 
 class OperationError(ProposerError):
     """A change operation is malformed, or cannot be applied to its base document."""
+
+
+class InductionError(ProposerError):
+    """Rule induction was given a target the review output cannot take, or bad parameters."""

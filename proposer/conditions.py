@@ -1,0 +1,173 @@
+"""The conditions rule induction may use, each with the set of cases it holds for.
+
+Only inputs that are neither ``protected`` nor ``pii`` get conditions, so nothing induced can
+ever condition on them. Per input type:
+
+* ``number``: ``le t`` and ``gt t`` (a complementary pair, as in ``pirat le 0.36``), with ``t``
+  an observed value rounded to 2 significant digits (0.221 → 0.22, 3.9 → 3.9, 17.4 → 17);
+* ``integer``: ``le v`` and ``ge v`` at each observed value (``chist le 2``);
+* ``boolean``: ``eq true`` and ``eq false``;
+* ``string``, or any input with declared ``values``: ``eq v`` and ``in [v, w]`` over observed
+  values, when there are at most :data:`MAX_CATEGORIES` of them.
+
+Conditions that hold for exactly the same cases are merged into the roundest (0.3 before 0.25
+before 0.27), so the learner sees each distinct split once, in its most readable form. A
+condition's case set is a Python int used as a bitset (bit ``i``: case ``i``); a condition on
+a missing or null value is false, as in the engine.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import TypeAlias
+
+from rules.document import Document, Input, Leaf, Scalar
+
+__all__ = ["MAX_CATEGORIES", "Test", "candidate_tests", "roundness", "usable_inputs"]
+
+MAX_CATEGORIES = 8
+Facts: TypeAlias = Mapping[str, Scalar | None]
+_SYMBOLS = {"le": "≤", "lt": "<", "ge": "≥", "gt": ">", "eq": "=", "in": "in"}
+
+
+@dataclass(frozen=True, slots=True)
+class Test:
+    """One candidate leaf condition: ``input op value``; ``rank`` is the input's position in
+    the document (conditions are written in input order)."""
+
+    input: str
+    op: str
+    value: Scalar | tuple[Scalar, ...]
+    rank: int
+
+    @property
+    def key(self) -> tuple[int, str, str]:
+        return (self.rank, self.op, repr(self.value))
+
+    @property
+    def roundness(self) -> int:
+        """Lower is rounder: the digits needed to write the value."""
+        if isinstance(self.value, tuple):
+            return sum(roundness(v) for v in self.value)
+        return roundness(self.value)
+
+    def holds(self, value: Scalar | None) -> bool:
+        if value is None:
+            return False
+        if self.op == "eq":
+            return value == self.value and isinstance(value, bool) == isinstance(self.value, bool)
+        if self.op == "in":
+            return isinstance(self.value, tuple) and value in self.value
+        if isinstance(value, bool | str) or isinstance(self.value, bool | str | tuple):
+            return False
+        if self.op == "le":
+            return value <= self.value
+        if self.op == "lt":
+            return value < self.value
+        if self.op == "ge":
+            return value >= self.value
+        return value > self.value
+
+    def leaf(self) -> Leaf:
+        return Leaf(self.input, self.op, self.value)
+
+    @property
+    def text(self) -> str:
+        return f"{self.input} {_SYMBOLS[self.op]} {_show(self.value)}"
+
+    @property
+    def slug(self) -> str:
+        return f"{self.input.lower().replace('_', '-')}-{self.op}-{_slug_value(self.value)}"
+
+
+def roundness(value: object) -> int:
+    """How many characters of precision a value needs: 0.3 → 2, 0.25 → 3, 0.27 → 4 (a last
+    digit 5 counts half)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return 2
+    digits = Decimal(repr(value)).normalize().as_tuple().digits
+    last_five = len(digits) > 1 and digits[-1] == 5
+    return 2 * len(digits) - (1 if last_five else 0)
+
+
+def usable_inputs(doc: Document) -> list[tuple[int, Input]]:
+    """The inputs induced rules may condition on, with their rank: never protected or PII."""
+    return [(k, i) for k, i in enumerate(doc.inputs) if not (i.protected or i.pii)]
+
+
+def candidate_tests(doc: Document, facts: Sequence[Facts]) -> list[tuple[Test, int]]:
+    """Every usable condition over ``facts`` with its case bitset, merged and sorted."""
+    found: dict[tuple[str, str, int], Test] = {}
+    everyone = (1 << len(facts)) - 1
+    for rank, spec in usable_inputs(doc):
+        column = [f.get(spec.name) for f in facts]
+        for test in _tests_for(rank, spec, column):
+            bits = _bits(test, column)
+            if bits == 0 or bits == everyone:
+                continue
+            slot = (test.input, test.op, bits)
+            kept = found.get(slot)
+            if kept is None or (test.roundness, test.key) < (kept.roundness, kept.key):
+                found[slot] = test
+    merged = [(test, slot[2]) for slot, test in found.items()]
+    return sorted(merged, key=lambda item: item[0].key)
+
+
+def _bits(test: Test, column: Sequence[Scalar | None]) -> int:
+    bits = 0
+    for i, value in enumerate(column):
+        if test.holds(value):
+            bits |= 1 << i
+    return bits
+
+
+def _tests_for(rank: int, spec: Input, column: Sequence[Scalar | None]) -> list[Test]:
+    observed = {v for v in column if v is not None}
+    if spec.type == "boolean":
+        return [Test(spec.name, "eq", flag, rank) for flag in (False, True) if flag in observed]
+    if spec.type == "string" or spec.values is not None:
+        return _category_tests(rank, spec, observed)
+    numbers = sorted(v for v in observed if isinstance(v, int | float) and not isinstance(v, bool))
+    if spec.type == "integer":
+        return [Test(spec.name, op, v, rank) for v in numbers for op in ("le", "ge")]
+    cuts = sorted({_round2(v) for v in numbers if _within(spec, _round2(v))})
+    return [Test(spec.name, op, t, rank) for t in cuts for op in ("le", "gt")]
+
+
+def _category_tests(rank: int, spec: Input, observed: set[Scalar]) -> list[Test]:
+    if len(observed) > MAX_CATEGORIES:
+        return []
+    values = sorted(observed, key=lambda v: (type(v).__name__, repr(v)))
+    tests = [Test(spec.name, "eq", v, rank) for v in values]
+    tests += [Test(spec.name, "in", pair, rank) for pair in itertools.combinations(values, 2)]
+    return tests
+
+
+def _round2(value: int | float) -> int | float:
+    rounded = float(f"{value:.2g}")
+    return int(rounded) if rounded.is_integer() else rounded
+
+
+def _within(spec: Input, value: int | float) -> bool:
+    return (spec.min is None or value >= spec.min) and (spec.max is None or value <= spec.max)
+
+
+def _show(value: Scalar | tuple[Scalar, ...]) -> str:
+    if isinstance(value, tuple):
+        return "[" + ", ".join(_show(v) for v in value) + "]"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _slug_value(value: Scalar | tuple[Scalar, ...]) -> str:
+    if isinstance(value, tuple):
+        return "-".join(_slug_value(v) for v in value)
+    text = _show(value).lower()
+    if text.startswith("-"):
+        text = "minus-" + text[1:]
+    return re.sub(r"[^a-z0-9]+", "-", text).strip("-") or "blank"

@@ -1,0 +1,255 @@
+"""Rule induction: a planted rule is recovered, protected inputs are never used, the output is
+deterministic, and on the real HMDA data the candidates automate more at no loss of agreement.
+
+On HMDA (learned on the odd case_ids, measured on the even ones) the default settings raise
+automation from 48.7% to 66.2% (+17.5 points) while agreement with the lender moves from 96.7%
+to 96.4%. The issue's target is +25 points: the referred applications are approved by the
+lender about 82% of the time, and no region of them found so far is approved often enough to
+automate 25 more points without costing agreement. The test pins what is reached (+15 at
+least, at most one point of agreement lost); `pytest -s` prints the figures."""
+
+from __future__ import annotations
+
+import csv
+import random
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from proposer.analysis import Case
+from proposer.conditions import candidate_tests, roundness
+from proposer.errors import InductionError
+from proposer.induce import Candidate, induce
+from rules.check import check_document
+from rules.document import Document, load_document, parse_document
+from rules.engine import Engine
+
+ROOT = Path(__file__).resolve().parents[2]
+ENGINE = Engine()
+
+DOC = """
+name: loans
+inputs:
+  - {name: pirat, type: number, min: 0, max: 3}
+  - {name: chist, type: integer, min: 1, max: 6}
+  - {name: lvrat, type: number, min: 0, max: 3}
+  - {name: selfemp, type: boolean}
+  - {name: afam, type: boolean, protected: true}
+  - {name: applicant, type: string, pii: true}
+outputs:
+  - {name: outcome, type: string, values: [decline, refer, approve], default: refer}
+  - {name: reason, type: string, default: Needs review}
+hit_policy: FIRST
+review: {output: outcome, values: [refer]}
+rules:
+  - id: decline-extreme-debt
+    when: {input: pirat, op: gt, value: 2}
+    then: {outcome: decline, reason: Extreme debt}
+"""
+
+
+def synthetic(n: int, label: Any, seed: int = 7) -> list[Case]:
+    """``n`` referred cases, each resolved by ``label(facts)`` (True: approve)."""
+    rng = random.Random(seed)
+    cases = []
+    for k in range(1, n + 1):
+        afam = rng.random() < 0.4
+        facts = {
+            "pirat": round(rng.uniform(0.0, 0.8), 3),
+            "chist": rng.randint(1, 6),
+            "lvrat": round(rng.uniform(0.3, 1.2), 3),
+            "selfemp": rng.random() < 0.2,
+            "afam": afam,
+            "applicant": "A" if afam else "B",
+        }
+        outcome = "approve" if label(facts) else "decline"
+        cases.append(
+            Case(
+                decision_id=k,
+                facts=facts,
+                outputs={"outcome": "refer", "reason": "Needs review"},
+                rule_ids=(),
+                exception=True,
+                resolution={"outcome": outcome},
+            )
+        )
+    return cases
+
+
+def planted(facts: dict[str, Any]) -> bool:
+    return bool(facts["pirat"] <= 0.25 and facts["chist"] <= 2)
+
+
+@pytest.fixture(scope="module")
+def doc() -> Document:
+    return load_document(DOC)
+
+
+def test_recovers_a_planted_rule_with_round_thresholds(doc: Document) -> None:
+    cases = synthetic(1500, planted)
+    first, *_ = induce(doc, cases, "approve", engine=ENGINE)
+    assert first.conditions == ("pirat ≤ 0.25", "chist ≤ 2")
+    assert first.rule.id == "induced-approve-pirat-le-0-25-chist-le-2"
+    assert (first.position, first.before) == (1, None)  # no base rule decides these cases
+    positives = sorted(c.decision_id for c in cases if c.resolution == {"outcome": "approve"})
+    assert (first.support, first.harms, first.precision) == (len(positives), 0, 1.0)
+    assert first.decision_ids == tuple(positives[:50])
+    assert first.rule.then_dict == {
+        "outcome": "approve",
+        "reason": "Induced: " + " and ".join(first.conditions),
+    }
+
+
+def test_candidates_become_valid_documents_that_decide_the_planted_cases(doc: Document) -> None:
+    cases = synthetic(800, planted)
+    candidates = induce(doc, cases, "approve", engine=ENGINE)
+    new = with_candidates(doc, candidates)
+    assert [p for p in check_document(new) if p.severity == "error"] == []
+    for c in cases:
+        outcome = ENGINE.evaluate(new, c.facts).outputs
+        assert isinstance(outcome, dict)
+        assert (outcome["outcome"] == "approve") == planted(dict(c.facts)), c.decision_id
+
+
+def test_never_conditions_on_protected_or_pii_inputs(doc: Document) -> None:
+    """afam (protected) and applicant (PII) predict the resolution perfectly; nothing else
+    does. The learner must find nothing rather than use them."""
+    cases = synthetic(600, lambda facts: facts["afam"])
+    assert induce(doc, cases, "approve", engine=ENGINE) == ()
+    assert induce(doc, cases, "decline", engine=ENGINE) == ()
+    used = {t.input for t, _ in candidate_tests(doc, [c.facts for c in cases])}
+    assert used == {"pirat", "chist", "lvrat", "selfemp"}
+    # the trap is real: the same data with afam unprotected yields a rule on afam
+    data = doc.to_dict()
+    data["inputs"][4]["protected"] = False
+    (found,) = induce(parse_document(data), cases, "approve", engine=ENGINE)
+    assert found.conditions == ("afam = true",)
+
+
+def test_same_input_same_candidates_byte_for_byte(doc: Document) -> None:
+    cases = synthetic(700, lambda f: (f["pirat"] <= 0.3 and not f["selfemp"]) or f["lvrat"] < 0.4)
+    once = induce(doc, cases, "approve", engine=ENGINE)
+    shuffled = list(cases)
+    random.Random(1).shuffle(shuffled)
+    twice = induce(doc, shuffled, "approve", engine=Engine())
+    assert once
+    assert repr(once) == repr(twice)
+    assert [c.to_dict() for c in once] == [c.to_dict() for c in twice]
+
+
+def test_under_unique_a_candidate_covers_no_case_a_base_rule_matches(doc: Document) -> None:
+    data = doc.to_dict()
+    data["hit_policy"] = "UNIQUE"
+    data["rules"] = [
+        {"id": "refer-self-employed", "when": {"input": "selfemp", "op": "eq", "value": True}}
+    ]
+    unique = parse_document(data)
+    (found,) = induce(unique, synthetic(1500, planted), "approve", engine=ENGINE)
+    assert found.conditions == ("pirat ≤ 0.25", "chist ≤ 2", "selfemp = false")
+    assert (found.position, found.before) == (1, None)
+    assert [
+        p for p in check_document(with_candidates(unique, [found])) if p.severity == "error"
+    ] == []
+
+
+def test_roundness_prefers_short_values() -> None:
+    assert roundness(0.3) < roundness(0.25) < roundness(0.27) < roundness(0.275)
+    assert roundness(2) < roundness(25)
+
+
+def test_rejects_a_target_the_output_cannot_take(doc: Document) -> None:
+    with pytest.raises(InductionError, match="'accept' is not a value of output 'outcome'"):
+        induce(doc, [], "accept")
+
+
+# --------------------------------------------------------------------------- real data
+
+
+def with_candidates(doc: Document, candidates: Sequence[Candidate]) -> Document:
+    """``doc`` with each candidate inserted before base rule ``position``, in order."""
+    data = doc.to_dict()
+    base = data["rules"]
+    rules: list[dict[str, Any]] = []
+    for p in range(len(base) + 1):
+        rules += [c.to_dict()["rule"] for c in candidates if c.position == p]
+        rules += base[p : p + 1]
+    data["rules"] = rules
+    return parse_document(data)
+
+
+def typed(kind: str, raw: str) -> bool | int | float:
+    if kind == "boolean":
+        return raw == "yes"
+    return int(float(raw)) if kind == "integer" else float(raw)
+
+
+def hmda_cases(doc: Document) -> list[Case]:
+    """Every HMDA application decided by ``doc``, the lender's decision as its resolution."""
+    with (ROOT / "data" / "hmda_boston.csv").open(newline="") as f:
+        rows = list(csv.DictReader(f))
+    cases = []
+    for row in rows:
+        facts = {spec.name: typed(spec.type, row[spec.name]) for spec in doc.inputs}
+        result = ENGINE.evaluate(doc, facts)
+        assert isinstance(result.outputs, dict)
+        lender = "decline" if row["deny"] == "yes" else "approve"
+        cases.append(
+            Case(
+                decision_id=int(row["case_id"]),
+                facts=facts,
+                outputs=result.outputs,
+                rule_ids=result.rule_ids,
+                exception=result.exception,
+                resolution={"outcome": lender},
+                override=not result.exception and result.outputs["outcome"] != lender,
+            )
+        )
+    return cases
+
+
+def figures(doc: Document, cases: Sequence[Case]) -> tuple[float, float]:
+    """(automation, agreement of automated decisions with the lender), in percent."""
+    automated = agreed = 0
+    for case in cases:
+        result = ENGINE.evaluate(doc, case.facts)
+        if not result.exception:
+            assert isinstance(result.outputs, dict)
+            assert case.resolution is not None
+            automated += 1
+            agreed += result.outputs["outcome"] == case.resolution["outcome"]
+    return 100 * automated / len(cases), 100 * agreed / automated
+
+
+def test_hmda_candidates_automate_more_without_losing_agreement() -> None:
+    doc = load_document((ROOT / "examples" / "hmda.yaml").read_text())
+    cases = hmda_cases(doc)
+    history = [c for c in cases if c.decision_id % 2]
+    held_out = [c for c in cases if not c.decision_id % 2]
+    candidates = induce(doc, history, "approve", engine=ENGINE)
+    new = with_candidates(doc, candidates)
+    assert [p for p in check_document(new) if p.severity == "error"] == []
+    for candidate in candidates:
+        assert not {"afam", "single"} & {c.split()[0] for c in candidate.conditions}
+    before, after = figures(doc, held_out), figures(new, held_out)
+    print("\nHMDA, learned on odd case_ids, measured on even case_ids:")
+    for candidate in candidates:
+        print(
+            f"  {candidate.rule.id} at {candidate.position}: fixes {candidate.support}, "
+            f"harms {candidate.harms}, precision {candidate.precision:.3f}"
+        )
+    print(f"  automation {before[0]:.1f}% -> {after[0]:.1f}% ({after[0] - before[0]:+.1f} points)")
+    print(f"  agreement  {before[1]:.1f}% -> {after[1]:.1f}% ({after[1] - before[1]:+.1f} points)")
+    assert after[0] - before[0] >= 15  # the issue's target is +25: see the module docstring
+    assert after[1] >= before[1] - 1
+    # every cited decision is a history case the candidates now decide as the lender did
+    by_id = {c.decision_id: c for c in history}
+    for candidate in candidates:
+        for decision_id in candidate.decision_ids:
+            case = by_id[decision_id]
+            assert case.resolution is not None
+            assert ENGINE.evaluate(doc, case.facts).outputs != {**case.outputs, **case.resolution}
+            outputs = ENGINE.evaluate(new, case.facts).outputs
+            assert isinstance(outputs, dict)
+            assert outputs["outcome"] == case.resolution["outcome"]
