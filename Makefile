@@ -44,10 +44,11 @@ fmt: $(BIN)/.dev-installed  ## format and autofix
 # The import and HTTP benchmarks use this PostgreSQL (a schema of their own, dropped after).
 BENCH_POSTGRES ?= $(or $(RULEBOOK_TEST_POSTGRES_URL),postgresql+psycopg://postgres@127.0.0.1:5432/test)
 
-bench: $(BIN)/.dev-installed  ## engine, history import and HTTP benchmarks, JSON in bench/results/
+bench: $(BIN)/.dev-installed  ## engine, history import, HTTP and backtest benchmarks, JSON in bench/results/
 	$(PY) -m bench.engine --out bench/results/engine.json
 	$(PY) -m bench.history --out bench/results/history.json --postgres '$(BENCH_POSTGRES)'
 	$(PY) -m bench.http --out bench/results/http.json --postgres '$(BENCH_POSTGRES)'
+	$(PY) -m bench.backtest --out bench/results/backtest.json --postgres '$(BENCH_POSTGRES)' --sqlite --distinct
 
 clean:  ## remove the virtualenv and caches
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis build *.egg-info

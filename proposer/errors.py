@@ -4,7 +4,8 @@ Every user-facing error says what was wrong, where, and what would be right::
 
     ProposerError                   base class; never raised itself
     ├── OperationError              a change operation cannot be read or applied to its base
-    └── InductionError              rule induction was asked for an impossible target or setting
+    ├── InductionError              rule induction was asked for an impossible target or setting
+    └── BacktestError               a backtest's window is not valid, or cannot run on the ruleset
 
 Each error carries ``problems``: a tuple of :class:`rules.errors.Problem` with a stable code, a
 location such as ``operations[2].rule.when.all[0].op`` and a message, plus an optional "did
@@ -19,7 +20,7 @@ from collections.abc import Iterable
 
 from rules.errors import Problem
 
-__all__ = ["InductionError", "OperationError", "ProposerError"]
+__all__ = ["BacktestError", "InductionError", "OperationError", "ProposerError"]
 
 
 class ProposerError(Exception):
@@ -44,3 +45,7 @@ class OperationError(ProposerError):
 
 class InductionError(ProposerError):
     """Rule induction was given a target the review output cannot take, or bad parameters."""
+
+
+class BacktestError(ProposerError):
+    """A backtest's window is not valid, or it cannot run on the ruleset given."""
