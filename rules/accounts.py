@@ -13,6 +13,8 @@ import re
 import secrets
 import threading
 import time
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -203,14 +205,18 @@ class KeyCache:
         self._lock = threading.Lock()
         self._keys: dict[str, tuple[float, ApiKeyInfo]] = {}
 
-    def get(self, session: Session, token: str) -> ApiKeyInfo | None:
+    def get(
+        self, sessions: Callable[[], AbstractContextManager[Session]], token: str
+    ) -> ApiKeyInfo | None:
+        """The key ``token`` is, or None; ``sessions`` opens a session only on a cache miss."""
         digest = _digest(token)
         now = time.monotonic()
         with self._lock:
             hit = self._keys.get(digest)
             if hit is not None and hit[0] > now:
                 return hit[1]
-        info = authenticate_key(session, token)
+        with sessions() as session:
+            info = authenticate_key(session, token)
         if info is not None:
             with self._lock:
                 if len(self._keys) >= self.size:

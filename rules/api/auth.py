@@ -43,9 +43,8 @@ def _authenticate() -> ApiKeyInfo:
         raise _unauthorized("send an API key: Authorization: Bearer <key>")
     if scheme.lower() != "bearer" or not token:
         raise _unauthorized("use the Bearer scheme: Authorization: Bearer <key>", "invalid_request")
-    # A plain session: it touches the database only when the key is not cached.
-    with database().sessions() as session:
-        key = key_cache().get(session, token)
+    # A plain session, opened only when the key is not cached.
+    key = key_cache().get(database().sessions, token)
     if key is None:
         raise _unauthorized("the API key is not valid or has been revoked", "invalid_token")
     return key
