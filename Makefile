@@ -17,6 +17,7 @@ help:  ## list the targets
 
 $(BIN)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check --require-hashes --no-deps -r requirements/litellm.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check -e .
 	touch $@
 

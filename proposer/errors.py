@@ -5,7 +5,20 @@ Every user-facing error says what was wrong, where, and what would be right::
     ProposerError                   base class; never raised itself
     ├── OperationError              a change operation cannot be read or applied to its base
     ├── InductionError              rule induction was asked for an impossible target or setting
-    └── BacktestError               a backtest's window is not valid, or cannot run on the ruleset
+    ├── BacktestError               a backtest's window is not valid, or cannot run on the ruleset
+    └── ProposalError               the proposal service refused a request (``status``: HTTP)
+        ├── InvalidProposalError    its fields, operations or citations are wrong (422)
+        ├── ProposalNotFoundError   no such proposal (404, exit code 3)
+        ├── ProposalStateError      the proposal's status does not allow the step (409)
+        ├── RebaseError             its operations no longer apply to the latest version (409)
+        └── FourEyesError           the approver authored, edited or submitted it, or has
+                                    already approved it (403)
+
+A stale base at acceptance is :class:`rules.errors.ConflictError` (from
+:func:`rules.versions.create_version`, or raised before any approval is recorded), telling to
+rebase. Proposal problem codes: RB940 a proposal field is missing or malformed; RB941 an impact
+threshold setting is not valid; RB942 the operations leave the base unchanged; RB943 the step is
+not allowed in the proposal's status; RB944 four eyes.
 
 Each error carries ``problems``: a tuple of :class:`rules.errors.Problem` with a stable code, a
 location such as ``operations[2].rule.when.all[0].op`` and a message, plus an optional "did
@@ -20,7 +33,18 @@ from collections.abc import Iterable
 
 from rules.errors import Problem
 
-__all__ = ["BacktestError", "InductionError", "OperationError", "ProposerError"]
+__all__ = [
+    "BacktestError",
+    "FourEyesError",
+    "InductionError",
+    "InvalidProposalError",
+    "OperationError",
+    "ProposalError",
+    "ProposalNotFoundError",
+    "ProposalStateError",
+    "ProposerError",
+    "RebaseError",
+]
 
 
 class ProposerError(Exception):
@@ -49,3 +73,40 @@ class InductionError(ProposerError):
 
 class BacktestError(ProposerError):
     """A backtest's window is not valid, or it cannot run on the ruleset given."""
+
+
+class ProposalError(ProposerError):
+    """The proposal service refused a request; nothing was written."""
+
+    status = 400
+
+
+class InvalidProposalError(ProposalError):
+    """A proposal's fields, operations or citations are wrong; each problem is located."""
+
+    status = 422
+
+
+class ProposalNotFoundError(ProposalError):
+    """No proposal with that id."""
+
+    status = 404
+    exit_code = 3
+
+
+class ProposalStateError(ProposalError):
+    """The proposal's status does not allow this step (e.g. editing an accepted proposal)."""
+
+    status = 409
+
+
+class RebaseError(ProposalError):
+    """The proposal's operations cannot be applied to the latest version (a rule is gone)."""
+
+    status = 409
+
+
+class FourEyesError(ProposalError):
+    """The approver may not approve this proposal (four eyes)."""
+
+    status = 403

@@ -9,7 +9,8 @@
   none missing, none extra; ``rulesets.active_number`` is the last activation's version;
 - ``resolution.recorded``: a ``resolutions`` row with the decision, outputs, override, note
   and actor recorded; every row not imported is vouched for by exactly one such event;
-- ``history.imported``: see :mod:`rules.imported`; every imported resolution belongs to one.
+- ``history.imported``: see :mod:`rules.imported`; every imported resolution belongs to one;
+- ``proposal.*``: see :mod:`rules.reviewed`; every proposal's reviewed content and approvals.
 
 A problem found at an event carries its seq; a row that no event vouches for is named by its
 table and id (and carries no seq). Activations and rulesets are few and read whole; resolutions
@@ -32,6 +33,7 @@ from sqlalchemy.orm import Session
 
 from rules.imported import Imports, canonical
 from rules.models import Activation, Resolution, Ruleset, Version
+from rules.reviewed import Proposals
 
 __all__ = ["Finding", "Vouchers"]
 
@@ -266,12 +268,13 @@ class Vouchers:
         self.activations = _Activations(session)
         self.resolutions = _Resolutions(session, stack)
         self.imports = Imports(session)
+        self.proposals = Proposals(session)
         self._found: Finding | None = None
 
     def event(self, seq: int, actor: str, action: str, payload: dict[str, Any]) -> None:
         try:
             reason = self._check(seq, actor, action, payload)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, KeyError):
             reason = f"the payload is not what a {action} event records"
         if reason is not None and self._found is None:
             self._found = Finding(seq, reason)
@@ -285,12 +288,17 @@ class Vouchers:
             return self.resolutions.event(actor, payload)
         elif action == "history.imported":
             return self.imports.event(payload)
+        elif action.startswith("proposal."):
+            return self.proposals.event(seq, action, payload)
         return None
 
     def first(self, complete: bool) -> Finding | None:
         """The finding at the earliest event; else (when the walk reached the head) the first
         row that no event vouches for."""
-        at_events = [f for f in (self._found, *self.activations.findings(complete)) if f]
+        reviewed = [Finding(seq, why) for seq, why in self.proposals.findings()] if complete else []
+        at_events: list[Finding] = [
+            f for f in (self._found, *self.activations.findings(complete), *reviewed) if f
+        ]
         with_seq = [f for f in at_events if f.seq is not None]
         if with_seq:
             return min(with_seq, key=lambda f: f.seq or 0)

@@ -6,6 +6,7 @@ with database access would.
 from __future__ import annotations
 
 import copy
+import hashlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -14,10 +15,11 @@ from hypothesis import strategies as st
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-from rules import accounts, decisions, versions
+from rules import accounts, audit, decisions, versions
 from rules.document import Document, load_document, parse_document
 from rules.history import ImportSpec, import_csv
 from rules.models import Proposal, Ruleset
+from rules.reviewed import proposal_state
 from rules.store import Database
 
 __all__ = [
@@ -106,7 +108,10 @@ class History:
 
 def proposal(session: Session, name: str = NAME, base: int = 1) -> int:
     """A bare proposal row for a version to come from (the proposer fills them in for real)."""
-    ruleset_id = session.scalar(select(Ruleset.id).where(Ruleset.name == name))
+    # The service's lock order: the ruleset row, then the audit chain's head.
+    ruleset_id = session.scalar(
+        select(Ruleset.id).where(Ruleset.name == name).with_for_update(key_share=True)
+    )
     row = Proposal(
         ruleset_id=ruleset_id,
         base_number=base,
@@ -114,12 +119,16 @@ def proposal(session: Session, name: str = NAME, base: int = 1) -> int:
         title="test proposal",
         operations=[],
         candidate="{}",
-        candidate_hash="0" * 64,
+        candidate_hash=hashlib.sha256(b"{}").hexdigest(),
         citations=[],
         editors=[],
     )
+    audit.lock_head(session)
     session.add(row)
     session.flush()
+    # As the proposal service records it (rules.reviewed vouches for proposals).
+    state = proposal_state(row, name)
+    audit.append(session, "user:test", "proposal.created", f"proposal:{row.id}", state)
     return row.id
 
 
@@ -141,7 +150,7 @@ def build_history(db: Database) -> History:
             proposal_id=proposal(s, NAME, 1),
         )
         versions.activate(s, NAME, 2, "user:bob", note="go live")
-    h.actions += ["version.created", "version.activated"]
+    h.actions += ["proposal.created", "version.created", "version.activated"]
     with db.session() as s:
         for facts in (APPROVE, REFER, DECLINE):
             record, _ = decisions.decide(s, NAME, facts, caller="t")
@@ -161,7 +170,7 @@ def build_history(db: Database) -> History:
             actor="user:ann",
             proposal_id=proposal(s, NAME, 2),
         )
-    h.actions += ["user.created", "apikey.created", "version.created"]
+    h.actions += ["user.created", "apikey.created", "proposal.created", "version.created"]
     return h
 
 

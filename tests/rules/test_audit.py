@@ -26,7 +26,7 @@ from rules.models import AuditEvent, Resolution, Version, utcnow
 from rules.store import Database
 from tests.rules.storecases import History, build_history, count, import_history, raw, scalar
 
-EVENTS = 10  # build_history's chain length
+EVENTS = 12  # build_history's chain length
 
 
 def _verify(db: Database) -> audit.Verification:
@@ -187,7 +187,7 @@ TAMPERS = [
         "middle event rewritten and rehashed",
         lambda db, h: _rehash(db, h.seq("user.created"), {"username": "mallory", "role": "admin"}),
         lambda h: h.seq("user.created") + 1,
-        "event 8's hash",
+        "event 9's hash",
     ),
     Tamper(
         "resolution event rewritten and rehashed",
@@ -224,6 +224,56 @@ TAMPERS = [
         lambda db, h: raw(db, "DELETE FROM versions WHERE number = 3"),
         lambda h: h.seq("version.created", 2),
         "version 3 of mortgage-approval was deleted",
+    ),
+    Tamper(
+        "proposal's rationale rewritten",
+        lambda db, h: raw(db, "UPDATE proposals SET rationale = 'trust me' WHERE id = 1"),
+        lambda h: h.seq("proposal.created"),
+        "proposals row 1: digest is",
+    ),
+    Tamper(
+        "proposal's impact lowered",
+        lambda db, h: raw(db, "UPDATE proposals SET impact = 'low' WHERE id = 2"),
+        lambda h: h.seq("proposal.created", 1),
+        "proposals row 2: impact is 'low', the event says None",
+    ),
+    Tamper(
+        "proposal's candidate rewritten",
+        lambda db, h: raw(db, "UPDATE proposals SET candidate = :c WHERE id = 1", c='{"x": 1}'),
+        lambda h: h.seq("proposal.created"),
+        "proposal 1: its candidate no longer matches its hash",
+    ),
+    Tamper(
+        "proposal deleted",
+        lambda db, h: (
+            raw(db, "UPDATE versions SET proposal_id = NULL WHERE proposal_id = 2"),
+            raw(db, "DELETE FROM proposals WHERE id = 2"),
+        ),
+        lambda h: h.seq("proposal.created", 1),
+        "proposal 2 was deleted",
+    ),
+    Tamper(
+        "approval forged",
+        lambda db, h: raw(
+            db,
+            "INSERT INTO proposal_approvals (proposal_id, approver, approved_at) "
+            "VALUES (1, 'user:mallory', CURRENT_TIMESTAMP)",
+        ),
+        lambda h: h.seq("proposal.created"),
+        "approvals are ['user:mallory'], the events recorded []",
+    ),
+    Tamper(
+        "proposal inserted",
+        lambda db, h: raw(
+            db,
+            "INSERT INTO proposals (ruleset_id, base_number, status, author, title, "
+            "rationale, operations, candidate, candidate_hash, citations, editors, created_at, "
+            "updated_at) SELECT ruleset_id, base_number, status, author, title, rationale, "
+            "operations, candidate, candidate_hash, citations, editors, created_at, updated_at "
+            "FROM proposals WHERE id = 1",
+        ),
+        lambda h: None,
+        "proposals row 3 has no proposal.created event",
     ),
 ]
 
