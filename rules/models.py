@@ -30,6 +30,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
 __all__ = [
+    "LLM_RUN_STATUSES",
     "ROLES",
     "SCOPES",
     "Activation",
@@ -38,10 +39,12 @@ __all__ = [
     "AuditHead",
     "Base",
     "Decision",
+    "LlmRun",
     "Proposal",
     "ProposalApproval",
     "Resolution",
     "Ruleset",
+    "Setting",
     "User",
     "Version",
     "utcnow",
@@ -52,6 +55,17 @@ PROPOSAL_STATUSES = ("draft", "submitted", "accepted", "rejected", "superseded")
 IMPACTS = ("low", "high")
 SCOPES = ("decide", "resolve", "read")
 SOURCES = ("api", "cli", "import")
+LLM_RUN_STATUSES = (
+    "running",
+    "ok",
+    "no_proposal",
+    "failed",
+    "killed",
+    "not_configured",
+    "budget_exhausted",
+    "call_limit",
+    "timeout",
+)
 
 
 def utcnow() -> datetime:
@@ -306,3 +320,40 @@ class AuditHead(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     seq: Mapped[int] = mapped_column(Id)
     hash: Mapped[str] = mapped_column(String(64))
+
+
+class Setting(Base):
+    """An operator setting, by key (e.g. ``llm.enabled``, the LLM proposer's kill switch).
+    Changed only by a service that appends an audit event in the same transaction."""
+
+    __tablename__ = "settings"
+
+    key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    value: Mapped[Any] = mapped_column(Json)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_by: Mapped[str] = mapped_column(String(100))
+
+
+class LlmRun(Base):
+    """One run of the LLM proposer: its status and full record (model, prompt and tool-schema
+    versions, every message and tool call with the gateway's verdict, tokens, cost, latency)
+    and the ids of the proposals it created (DESIGN §5)."""
+
+    __tablename__ = "llm_runs"
+    __table_args__ = (
+        CheckConstraint(_in("status", LLM_RUN_STATUSES), name="status"),
+        CheckConstraint("base_number IS NULL OR base_number >= 1", name="base_positive"),
+        Index("ix_llm_runs_ruleset_id_id", "ruleset_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    ruleset_id: Mapped[int] = mapped_column(ForeignKey("rulesets.id"))
+    base_number: Mapped[int | None] = mapped_column(Integer, default=None)
+    status: Mapped[str] = mapped_column(String(24))
+    reason: Mapped[str | None] = mapped_column(Text, default=None)
+    actor: Mapped[str] = mapped_column(String(100))
+    model: Mapped[str | None] = mapped_column(String(200), default=None)
+    record: Mapped[Any] = mapped_column(Json)
+    proposal_ids: Mapped[Any] = mapped_column(Json)
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(default=None)

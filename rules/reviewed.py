@@ -12,7 +12,9 @@ rationale, operations, citations, the system's evidence, the LLM run record and 
   table is found at that event); the candidate document still hashes to its hash;
 - every event's proposal still exists (a deleted proposal is found at its last event);
 - the ``proposal_approvals`` rows are the approvals recorded since the proposal last changed;
-- a ``proposal.accepted`` event's version exists and names the proposal as its source.
+- a ``proposal.accepted`` event's version exists and names the proposal as its source;
+- an ``llm.run`` event's ``llm_runs`` row still has the status and the record (its SHA-256)
+  the event recorded, and every finished run has such an event (:class:`Runs`).
 
 The proposer writes the rows and events; this module is the one definition of the state both
 sides compare, so ``rules`` never imports ``proposer``.
@@ -29,10 +31,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from rules.document import canonical_json
 from rules.imported import canonical
-from rules.models import Proposal, ProposalApproval, Ruleset, Version
+from rules.models import LlmRun, Proposal, ProposalApproval, Ruleset, Version
 
-__all__ = ["STATE_FIELDS", "Proposals", "proposal_digest", "proposal_state"]
+__all__ = ["STATE_FIELDS", "Proposals", "Runs", "proposal_digest", "proposal_state"]
 
 STATE_FIELDS = ("status", "base", "candidate_hash", "impact", "accepted_number", "digest")
 RESETS = ("proposal.created", "proposal.edited", "proposal.rebased")
@@ -162,3 +165,37 @@ class Proposals:
                         f"version names proposal {source} as its source"
                     ),
                 )
+
+
+class Runs:
+    """``llm.run`` events against the ``llm_runs`` rows they recorded."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+        self._seen: dict[int, tuple[int, str, str]] = {}  # run id: seq, status, record sha256
+
+    def event(self, seq: int, payload: dict[str, Any]) -> str | None:
+        self._seen[int(payload["run_id"])] = (
+            seq,
+            str(payload["status"]),
+            str(payload["record_sha256"]),
+        )
+        return None
+
+    def findings(self) -> Iterator[tuple[int | None, str]]:
+        rows = {run.id: (run.status, run.record) for run in self._session.scalars(select(LlmRun))}
+        for ident, (seq, status, digest) in sorted(self._seen.items(), key=lambda i: i[1][0]):
+            if ident not in rows:
+                yield seq, f"LLM run {ident} was deleted"
+                continue
+            stored_status, record = rows[ident]
+            if stored_status != status:
+                yield (
+                    seq,
+                    f"LLM run {ident}: status is {stored_status!r}, the event says {status!r}",
+                )
+            elif hashlib.sha256(canonical_json(record)).hexdigest() != digest:
+                yield seq, f"LLM run {ident}: its record no longer matches the one recorded"
+        for ident in sorted(set(rows) - set(self._seen)):
+            if rows[ident][0] != "running":
+                yield None, f"llm_runs row {ident} is finished but has no llm.run event"

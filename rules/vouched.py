@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session
 
 from rules.imported import Imports, canonical
 from rules.models import Activation, Resolution, Ruleset, Version
-from rules.reviewed import Proposals
+from rules.reviewed import Proposals, Runs
 
 __all__ = ["Finding", "Vouchers"]
 
@@ -269,6 +269,7 @@ class Vouchers:
         self.resolutions = _Resolutions(session, stack)
         self.imports = Imports(session)
         self.proposals = Proposals(session)
+        self.runs = Runs(session)
         self._found: Finding | None = None
 
     def event(self, seq: int, actor: str, action: str, payload: dict[str, Any]) -> None:
@@ -290,12 +291,18 @@ class Vouchers:
             return self.imports.event(payload)
         elif action.startswith("proposal."):
             return self.proposals.event(seq, action, payload)
+        elif action == "llm.run":
+            return self.runs.event(seq, payload)
         return None
 
     def first(self, complete: bool) -> Finding | None:
         """The finding at the earliest event; else (when the walk reached the head) the first
         row that no event vouches for."""
-        reviewed = [Finding(seq, why) for seq, why in self.proposals.findings()] if complete else []
+        reviewed = (
+            [Finding(seq, why) for seq, why in (*self.proposals.findings(), *self.runs.findings())]
+            if complete
+            else []
+        )
         at_events: list[Finding] = [
             f for f in (self._found, *self.activations.findings(complete), *reviewed) if f
         ]

@@ -19,6 +19,8 @@ from rules.store import Database, upgrade
 
 PG_URL = os.environ.get("RULEBOOK_TEST_POSTGRES_URL")
 TABLES = (
+    "settings",
+    "llm_runs",
     "proposal_approvals",
     "resolutions",
     "decisions",

@@ -72,8 +72,7 @@ def _llm(cli: Cli, name: str, limit: int) -> None:
             f"the LLM proposer cannot be loaded ({exc})",
             [Problem("RB945", "--proposer", "use --proposer baseline, which needs no model")],
         ) from exc
-    with cli.session() as session:
-        result: Any = run_llm_proposer(session, name, actor=cli.actor, limit=limit)
+    result: Any = run_llm_proposer(cli.db, name, actor=cli.actor, limit=limit)
     records: tuple[ProposalRecord, ...] = tuple(result.proposals)
     head = f"{name}: LLM run {result.status}" + (f" ({result.reason})" if result.reason else "")
     cli.emit(result.to_dict(), [head, *_listing(records, "no proposal")])
