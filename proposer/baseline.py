@@ -22,7 +22,7 @@ Everything is sorted and nothing is random or timed: the same log gives the same
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,10 +43,27 @@ from rules.errors import Problem
 from rules.log import stream_cases
 from rules.versions import get_ruleset, get_version
 
-__all__ = ["AUTHOR", "MAX_LIMIT", "Ranked", "baseline_drafts", "propose_baseline"]
+__all__ = [
+    "AUTHOR",
+    "INDUCTION_SETTINGS",
+    "MAX_LIMIT",
+    "Ranked",
+    "baseline_drafts",
+    "propose_baseline",
+]
 
 AUTHOR = "baseline"
 MAX_LIMIT = 50
+INDUCTION_SETTINGS = (
+    "min_support",
+    "min_precision",
+    "novel_precision",
+    "caution",
+    "max_conditions",
+    "max_rules",
+    "beam",
+    "widen",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,6 +181,7 @@ def baseline_drafts(
     *,
     window: Window | None = None,
     thresholds: ImpactThresholds | None = None,
+    induction: Mapping[str, Any] | None = None,
 ) -> tuple[list[Ranked], int]:
     """Every candidate the log supports, drafted on the latest version and ranked (best
     first), and the number of cases learned from. Writes nothing."""
@@ -183,7 +201,7 @@ def baseline_drafts(
     analysis = analyse(doc, cases)
     ranked: list[Ranked] = []
     for target in _targets(doc, cases):
-        for candidate in induce(doc, cases, target):
+        for candidate in induce(doc, cases, target, **dict(induction or {})):
             ops = [AddRule(candidate.rule, candidate.position)]
             try:
                 found = draft(
@@ -210,11 +228,22 @@ def propose_baseline(
     window: Window | str | None = None,
     actor: str,
     thresholds: ImpactThresholds | None = None,
+    induction: Mapping[str, Any] | None = None,
 ) -> list[ProposalRecord]:
     """Run the deterministic proposer on ruleset ``name`` and record its best ``limit``
-    proposals as drafts (author ``baseline``), best first; none when the log supports none."""
+    proposals as drafts (author ``baseline``), best first; none when the log supports none.
+    ``induction`` overrides :func:`proposer.induce.induce`'s settings (``INDUCTION_SETTINGS``)."""
     problems: list[Problem] = []
     text_field(actor, "actor", problems, limit=MAX_ACTOR)
+    unknown = sorted(set(induction or {}) - set(INDUCTION_SETTINGS))
+    if unknown:
+        problems.append(
+            Problem(
+                "RB940",
+                f"induction.{unknown[0]}",
+                f"not an induction setting: use {', '.join(INDUCTION_SETTINGS)}",
+            )
+        )
     if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
         problems.append(
             Problem("RB940", "limit", f"give a limit from 1 to {MAX_LIMIT}, not {limit!r}")
@@ -223,7 +252,9 @@ def propose_baseline(
         raise InvalidProposalError("the proposer's settings are not valid", problems)
     if isinstance(window, str):
         window = Window.parse(window)
-    ranked, cases = baseline_drafts(session, name, window=window, thresholds=thresholds)
+    ranked, cases = baseline_drafts(
+        session, name, window=window, thresholds=thresholds, induction=induction
+    )
     created: list[ProposalRecord] = []
     seen: set[str] = set()
     for item in ranked:

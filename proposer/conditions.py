@@ -25,11 +25,20 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import TypeAlias
 
-from rules.document import Document, Input, Leaf, Scalar
+from rules.document import AllOf, Between, Document, Input, Leaf, Rule, Scalar
 
-__all__ = ["MAX_CATEGORIES", "Test", "candidate_tests", "roundness", "usable_inputs"]
+__all__ = [
+    "MAX_CATEGORIES",
+    "Test",
+    "candidate_tests",
+    "roundness",
+    "rule_tests",
+    "test_bits",
+    "usable_inputs",
+]
 
 MAX_CATEGORIES = 8
+PLAIN_OPS = frozenset({"eq", "in", "le", "lt", "ge", "gt"})  # the operators a Test can hold
 Facts: TypeAlias = Mapping[str, Scalar | None]
 _SYMBOLS = {"le": "≤", "lt": "<", "ge": "≥", "gt": ">", "eq": "=", "in": "in"}
 
@@ -99,6 +108,22 @@ def usable_inputs(doc: Document) -> list[tuple[int, Input]]:
     return [(k, i) for k, i in enumerate(doc.inputs) if not (i.protected or i.pii)]
 
 
+def rule_tests(doc: Document, rule: Rule) -> tuple[Test, ...]:
+    """``rule``'s condition as tests, when it is one plain comparison or a conjunction of them
+    on usable inputs (else nothing: such a rule is not one induction may widen)."""
+    when = rule.when
+    items = (when,) if isinstance(when, Leaf) else when.items if isinstance(when, AllOf) else ()
+    ranks = {spec.name: rank for rank, spec in usable_inputs(doc)}
+    tests: list[Test] = []
+    for leaf in items:
+        if not isinstance(leaf, Leaf) or leaf.input not in ranks or leaf.op not in PLAIN_OPS:
+            return ()
+        if leaf.value is None or isinstance(leaf.value, Between):
+            return ()
+        tests.append(Test(leaf.input, leaf.op, leaf.value, ranks[leaf.input]))
+    return tuple(tests)
+
+
 def candidate_tests(doc: Document, facts: Sequence[Facts]) -> list[tuple[Test, int]]:
     """Every usable condition over ``facts`` with its case bitset, merged and sorted."""
     found: dict[tuple[str, str, int], Test] = {}
@@ -106,7 +131,7 @@ def candidate_tests(doc: Document, facts: Sequence[Facts]) -> list[tuple[Test, i
     for rank, spec in usable_inputs(doc):
         column = [f.get(spec.name) for f in facts]
         for test in _tests_for(rank, spec, column):
-            bits = _bits(test, column)
+            bits = test_bits(test, column)
             if bits == 0 or bits == everyone:
                 continue
             slot = (test.input, test.op, bits)
@@ -117,7 +142,8 @@ def candidate_tests(doc: Document, facts: Sequence[Facts]) -> list[tuple[Test, i
     return sorted(merged, key=lambda item: item[0].key)
 
 
-def _bits(test: Test, column: Sequence[Scalar | None]) -> int:
+def test_bits(test: Test, column: Sequence[Scalar | None]) -> int:
+    """The cases (bit ``i``: ``column[i]``) ``test`` holds for."""
     bits = 0
     for i, value in enumerate(column):
         if test.holds(value):

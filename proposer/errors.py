@@ -6,6 +6,7 @@ Every user-facing error says what was wrong, where, and what would be right::
     ├── OperationError              a change operation cannot be read or applied to its base
     ├── InductionError              rule induction was asked for an impossible target or setting
     ├── BacktestError               a backtest's window is not valid, or cannot run on the ruleset
+    ├── EvaluationError             the evaluation's input cannot be split into history and held out
     └── ProposalError               the proposal service refused a request (``status``: HTTP)
         ├── InvalidProposalError    its fields, operations or citations are wrong (422)
         ├── ProposalNotFoundError   no such proposal (404, exit code 3)
@@ -35,6 +36,7 @@ from rules.errors import Problem
 
 __all__ = [
     "BacktestError",
+    "EvaluationError",
     "FourEyesError",
     "InductionError",
     "InvalidProposalError",
@@ -73,6 +75,10 @@ class InductionError(ProposerError):
 
 class BacktestError(ProposerError):
     """A backtest's window is not valid, or it cannot run on the ruleset given."""
+
+
+class EvaluationError(ProposerError):
+    """The evaluation's input cannot be split into a history and a held-out half."""
 
 
 class ProposalError(ProposerError):

@@ -1,5 +1,7 @@
-"""The rule search behind :func:`proposer.induce.induce`: sequential covering, beam search per
-rule, then pruning and rounding (the scoring is described in :mod:`proposer.induce`).
+"""The rule search behind :func:`proposer.induce.induce`: sequential covering where each step
+takes the best *widening* of an existing rule if one is good enough, else the best new
+conjunction from a beam search, pruned and rounded (the scoring is described in
+:mod:`proposer.induce`).
 
 Case sets are Python ints used as bitsets, so rating a conjunction is a few ANDs and popcounts.
 """
@@ -8,11 +10,22 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from proposer.conditions import Test
 
-__all__ = ["Learner", "Rated"]
+__all__ = ["Learner", "Rated", "Seed"]
+
+
+@dataclass(frozen=True, slots=True)
+class Seed:
+    """A rule that already gives the target, as tests with their case sets: the learner may
+    widen one of its conditions; the widened copy goes at ``floor`` or later (after it)."""
+
+    tests: tuple[Test, ...]
+    bits: tuple[int, ...]
+    floor: int
+    source: str  # the rule's id
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,6 +40,7 @@ class Rated:
     fixes: int
     harms: int
     score: float
+    source: str | None = None  # the rule this one widens (None: a new conjunction)
 
     @property
     def order(self) -> tuple[float, int, int, tuple[tuple[int, str, str], ...]]:
@@ -54,6 +68,8 @@ class Learner:
     beam: int
     weight: float  # λ: the fixes one harm costs
     caution: int  # pseudo-harms added when judging precision: small rules need a margin
+    seeds: tuple[Seed, ...] = ()
+    novel_precision: float = 1.0  # the precision bar for a new conjunction
 
     @classmethod
     def of(
@@ -69,6 +85,8 @@ class Learner:
         max_conditions: int,
         beam: int,
         caution: int,
+        seeds: Sequence[Seed] = (),
+        novel_precision: float | None = None,
     ) -> Learner:
         first_is = [0] * (positions + 1)
         blocked = 0
@@ -97,23 +115,32 @@ class Learner:
             beam=beam,
             weight=weight,
             caution=caution,
+            seeds=tuple(seeds),
+            novel_precision=min_precision if novel_precision is None else novel_precision,
         )
 
     def cover(self, max_rules: int) -> list[Rated]:
-        """Up to ``max_rules`` rules, each learned on the cases the earlier ones left."""
+        """Up to ``max_rules`` rules, each learned on the cases the earlier ones left: the best
+        widening of a seed (or of a rule found so far) while one is valid, then new
+        conjunctions."""
         alive = self.everyone
         found: list[Rated] = []
+        seeds = list(self.seeds)
         while len(found) < max_rules:
-            best = self.best(alive)
+            best = self.widen(seeds, alive) or self.best(alive)
             if best is None:
                 break
             found.append(best)
             alive &= ~best.captured
+            if best.source is not None:
+                lookup = {**dict(self.tests), **_seed_bits(seeds)}
+                bits = tuple(lookup[t] for t in best.tests)
+                seeds.append(Seed(best.tests, bits, best.position, best.source))
         return found
 
-    def rate(self, tests: tuple[Test, ...], bits: int, alive: int) -> Rated | None:
-        """The conjunction at its best position among the cases still ``alive`` (None when it
-        cannot reach ``min_support``)."""
+    def rate(self, tests: tuple[Test, ...], bits: int, alive: int, floor: int = 0) -> Rated | None:
+        """The conjunction at its best position (``floor`` or later) among the cases still
+        ``alive`` (None when it cannot reach ``min_support``)."""
         held = bits & alive
         fixable = held & self.fixable
         if held & self.blocked:
@@ -121,8 +148,8 @@ class Learner:
         if fixable.bit_count() < self.min_support:
             return None
         best: Rated | None = None
-        for p, firsts in enumerate(self.first_is):
-            if not fixable & firsts:
+        for p in range(floor, len(self.first_is)):
+            if not fixable & self.first_is[p]:
                 continue
             captured = held & self.at_or_after[p]
             fixed = captured & self.fixable
@@ -133,11 +160,43 @@ class Learner:
         return best
 
     def valid(self, rated: Rated) -> bool:
+        bar = self.min_precision if rated.source is not None else self.novel_precision
         return (
             rated.fixes >= self.min_support
-            and rated.fixes >= self.min_precision * (rated.fixes + rated.harms + self.caution)
+            and rated.fixes >= bar * (rated.fixes + rated.harms + self.caution)
             and rated.score > 0
         )
+
+    def widen(self, seeds: Sequence[Seed], alive: int) -> Rated | None:
+        """The best valid widening of one condition of a seed (a wider threshold, or the
+        condition dropped), placed after the seed, its thresholds rounded."""
+        best: tuple[Rated, Seed] | None = None
+        for seed in seeds:
+            for tests, bits in self._widenings(seed):
+                rated = self.rate(tests, bits, alive, seed.floor)
+                if rated is None:
+                    continue
+                rated = replace(rated, source=seed.source)
+                if self.valid(rated) and (best is None or rated.order < best[0].order):
+                    best = (rated, seed)
+        if best is None:
+            return None
+        rated, seed = best
+        return self._round(rated, alive, seed.floor, frozenset(seed.tests))
+
+    def _widenings(self, seed: Seed) -> list[tuple[tuple[Test, ...], int]]:
+        out: list[tuple[tuple[Test, ...], int]] = []
+        for i, test in enumerate(seed.tests):
+            rest = seed.tests[:i] + seed.tests[i + 1 :]
+            rest_bits = self.everyone
+            for b in seed.bits[:i] + seed.bits[i + 1 :]:
+                rest_bits &= b
+            if rest:
+                out.append((rest, rest_bits))
+            for other, bits in self.tests:
+                if other.input == test.input and wider(other, test):
+                    out.append((tuple(sorted((*rest, other), key=_key)), rest_bits & bits))
+        return out
 
     def best(self, alive: int) -> Rated | None:
         """The best valid conjunction of up to ``max_conditions`` tests, pruned and rounded."""
@@ -177,13 +236,18 @@ class Learner:
                     level.append((tests, r.bits & bits))
         return level
 
-    def _conjunction(self, tests: tuple[Test, ...], alive: int) -> Rated | None:
+    def _conjunction(
+        self, tests: tuple[Test, ...], alive: int, floor: int = 0, source: str | None = None
+    ) -> Rated | None:
         bits = self.everyone
-        lookup = dict(self.tests)
+        lookup = {**dict(self.tests), **_seed_bits(self.seeds)}
         for test in tests:
             bits &= lookup[test]
-        rated = self.rate(tests, bits, alive)
-        return rated if rated is not None and self.valid(rated) else None
+        rated = self.rate(tests, bits, alive, floor)
+        if rated is None:
+            return None
+        rated = replace(rated, source=source)
+        return rated if self.valid(rated) else None
 
     def _prune(self, best: Rated, alive: int) -> Rated:
         """Drop conditions that do not pay for themselves."""
@@ -198,10 +262,13 @@ class Learner:
                     break
         return best
 
-    def _round(self, best: Rated, alive: int) -> Rated:
-        """Move each threshold to the roundest value that scores at least as well."""
+    def _round(
+        self, best: Rated, alive: int, floor: int = 0, keep: frozenset[Test] = frozenset()
+    ) -> Rated:
+        """Move each threshold (but those in ``keep``) to the roundest value that scores at
+        least as well."""
         for test in best.tests:
-            if test not in best.tests:
+            if test not in best.tests or test in keep:
                 continue
             for other, _ in self.tests:
                 if (other.input, other.op) != (test.input, test.op) or other == test:
@@ -209,7 +276,7 @@ class Learner:
                 if other.roundness >= test.roundness:
                     continue
                 tests = tuple(sorted((*(t for t in best.tests if t != test), other), key=_key))
-                moved = self._conjunction(tests, alive)
+                moved = self._conjunction(tests, alive, floor, best.source)
                 if moved is not None and moved.score >= best.score:
                     best, test = moved, other
         return best
@@ -217,3 +284,28 @@ class Learner:
 
 def _key(test: Test) -> tuple[int, str, str]:
     return test.key
+
+
+def _seed_bits(seeds: Sequence[Seed]) -> dict[Test, int]:
+    return {t: b for seed in seeds for t, b in zip(seed.tests, seed.bits, strict=True)}
+
+
+def wider(other: Test, test: Test) -> bool:
+    """Whether condition ``other`` holds wherever ``test`` does, and is not the same bound:
+    ``pirat ≤ 0.4`` is wider than ``pirat ≤ 0.36``, ``chist ≤ 2`` than ``chist = 1``."""
+    a, b = _number(other.value), _number(test.value)
+    if a is None or b is None or other == test:
+        return False
+    if test.op in ("le", "lt", "eq") and other.op == "le":
+        return bool(a > b or (a == b and test.op == "lt"))
+    if test.op in ("ge", "gt", "eq") and other.op == "ge":
+        return bool(a < b or (a == b and test.op == "gt"))
+    if test.op in ("ge", "gt", "eq") and other.op == "gt":
+        return bool(a < b)
+    return False
+
+
+def _number(value: object) -> float | None:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    return None

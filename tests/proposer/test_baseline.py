@@ -57,6 +57,11 @@ def load(db: Database) -> Document:
     return doc
 
 
+# The 600-row slice is small: induce's defaults (a 0.975 bar for new rules) find one widening
+# there. These settings (its earlier defaults) find several, which the tests below need.
+LENIENT = {"min_precision": 0.93, "novel_precision": 0.93, "widen": False}
+
+
 def run(db: Database, **options: Any) -> list[ProposalRecord]:
     with db.session() as s:
         return propose_baseline(s, NAME, actor="cli:ann", **options)
@@ -111,14 +116,14 @@ def test_proposals_with_verified_citations_on_allowed_inputs(db: Database) -> No
 
 def test_an_input_marked_pii_is_never_conditioned_on(db: Database) -> None:
     load(db)
-    used = {i for record in run(db) for i in conditioned_on(record)}
+    used = {i for record in run(db, induction=LENIENT) for i in conditioned_on(record)}
     assert used
     # The same log for a copy of the ruleset whose inputs used above are PII
     doc = parse_document({**hmda_doc(pii=tuple(used)).to_dict(), "name": "mortgage-pii"})
     with db.session() as s:
         versions.create_ruleset(s, doc, "cli:setup")
         import_csv(s, "mortgage-pii", hmda_csv(), DEMO_SPEC, actor="cli:setup")
-        records = propose_baseline(s, "mortgage-pii", actor="cli:ann")
+        records = propose_baseline(s, "mortgage-pii", actor="cli:ann", induction=LENIENT)
     assert records, "the slice supports a rule on the other inputs too"
     for record in records:
         assert not conditioned_on(record) & (used | {"afam", "single"})
@@ -138,11 +143,11 @@ def test_same_log_same_proposals_and_no_duplicates(db: Database) -> None:
 
 def test_limit_keeps_the_best(db: Database) -> None:
     load(db)
-    best = run(db, limit=1)
+    best = run(db, limit=1, induction=LENIENT)
     assert len(best) == 1
     with db.session() as s:
         reject_proposal(s, best[0].id, actor="user:bob", reason="compare")
-    everything = run(db, limit=5)
+    everything = run(db, limit=5, induction=LENIENT)
     assert len(everything) >= 2
     assert comparable(everything[0]) == comparable(best[0])
 
@@ -165,3 +170,10 @@ def test_bad_settings_are_refused(db: Database, limit: Any) -> None:
     with pytest.raises(InvalidProposalError) as caught:
         run(db, limit=limit)
     assert [p.location for p in caught.value.problems] == ["limit"]
+
+
+def test_an_unknown_induction_setting_is_named(db: Database) -> None:
+    load(db)
+    with pytest.raises(InvalidProposalError) as caught:
+        run(db, induction={"min_precison": 0.9})
+    assert [p.location for p in caught.value.problems] == ["induction.min_precison"]

@@ -1,27 +1,33 @@
-"""Rule induction: a planted rule is recovered, protected inputs are never used, the output is
-deterministic, and on the real HMDA data the candidates automate more at no loss of agreement.
+"""Rule induction: a planted rule is recovered, an existing rule is widened, protected inputs are
+never used, the output is deterministic, and on the real HMDA data the candidates automate more
+at no loss of agreement.
 
-On HMDA (learned on the odd case_ids, measured on the even ones) the default settings raise
-automation from 48.7% to 66.2% (+17.5 points) while agreement with the lender moves from 96.7%
-to 96.4%. The issue's target is +25 points: the referred applications are approved by the
-lender about 82% of the time, and no region of them found so far is approved often enough to
-automate 25 more points without costing agreement. The test pins what is reached (+15 at
-least, at most one point of agreement lost); `pytest -s` prints the figures."""
+On HMDA (learned on the odd case_ids, measured on the even ones) the defaults raise automation
+from 48.7% to 54.0% (+5.3 points) while agreement with the lender goes from 96.7% to 96.9%. The
+issue's target is +25 points at no loss: inside the odd half, cross-validated, no setting gains
+automation without losing some agreement, and +25 points costs 1.7 to 2.1 (the frontier is in
+bench/evaluation.md and proposer/induce.py). The test pins what is reached (+5 points at least,
+no agreement lost); `pytest -s` prints the figures."""
 
 from __future__ import annotations
 
 import csv
 import random
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
+from proposer import conditions
 from proposer.analysis import Case
-from proposer.conditions import candidate_tests, roundness
+from proposer.conditions import candidate_tests, roundness, rule_tests
 from proposer.errors import InductionError
 from proposer.induce import Candidate, induce
+from proposer.search import wider
 from rules.check import check_document
 from rules.document import Document, load_document, parse_document
 from rules.engine import Engine
@@ -154,6 +160,102 @@ def test_under_unique_a_candidate_covers_no_case_a_base_rule_matches(doc: Docume
     ] == []
 
 
+def with_rule(doc: Document, rule: dict[str, Any]) -> Document:
+    data = doc.to_dict()
+    data["rules"] = [*data["rules"], rule]
+    return parse_document(data)
+
+
+LOW_DEBT = {
+    "id": "approve-low-debt",
+    "when": {
+        "all": [
+            {"input": "pirat", "op": "le", "value": 0.2},
+            {"input": "chist", "op": "le", "value": 2},
+        ]
+    },
+    "then": {"outcome": "approve", "reason": "Low debt"},
+}
+
+
+def test_widens_an_existing_rule_and_places_the_copy_after_it(doc: Document) -> None:
+    """The person's rule stops at pirat 0.2; the resolutions approve up to 0.25: induction
+    offers the rule with the wider threshold, after it, rather than a rule of its own."""
+    base = with_rule(doc, LOW_DEBT)
+    cases = synthetic(3000, planted)
+    first, *_ = induce(base, cases, "approve", engine=ENGINE)
+    assert first.conditions == ("pirat ≤ 0.25", "chist ≤ 2")
+    assert first.rule.id == "induced-approve-low-debt-pirat-le-0-25"
+    assert "widens approve-low-debt" in str(first.rule.description)
+    assert (first.position, first.before) == (2, None)
+    newly = [c for c in cases if planted(dict(c.facts)) and c.facts["pirat"] > 0.2]  # type: ignore[operator]
+    assert (first.support, first.harms) == (len(newly), 0)
+    # without widening, the same cases are found by a new conjunction, not as a widening
+    (alone, *_) = induce(base, cases, "approve", engine=ENGINE, widen=False, novel_precision=0.95)
+    assert "widens" not in str(alone.rule.description)
+
+
+def test_only_plain_conjunctions_on_usable_inputs_are_widened(doc: Document) -> None:
+    pii = {
+        **LOW_DEBT,
+        "id": "approve-named",
+        "when": {
+            "all": [
+                {"input": "pirat", "op": "le", "value": 0.2},
+                {"input": "applicant", "op": "eq", "value": "B"},
+            ]
+        },
+    }
+    nested = {
+        **LOW_DEBT,
+        "id": "approve-either",
+        "when": {
+            "any": [
+                {"input": "pirat", "op": "le", "value": 0.2},
+                {"input": "chist", "op": "le", "value": 2},
+            ]
+        },
+    }
+    for rule in (pii, nested):
+        base = with_rule(doc, rule)
+        assert rule_tests(base, base.rules[-1]) == ()
+        for found in induce(base, synthetic(1500, planted), "approve", engine=ENGINE):
+            assert "widens" not in (found.rule.description or "")
+            assert "applicant" not in " ".join(found.conditions)
+    plain = with_rule(doc, LOW_DEBT)
+    assert [t.text for t in rule_tests(plain, plain.rules[-1])] == ["pirat ≤ 0.2", "chist ≤ 2"]
+
+
+def test_a_new_conjunction_must_clear_the_stricter_bar(doc: Document) -> None:
+    """The planted region with one case in 12 declined: about 92% precision passes a 0.9 bar
+    but not the default bar for new conjunctions (halfway to 1: 0.95)."""
+    cases = [
+        replace(c, resolution={"outcome": "decline"}) if c.decision_id % 12 == 0 else c
+        for c in synthetic(3000, planted)
+    ]
+    assert induce(doc, cases, "approve", engine=ENGINE, min_precision=0.9) == ()
+    (found, *_) = induce(
+        doc, cases, "approve", engine=ENGINE, min_precision=0.9, novel_precision=0.9
+    )
+    assert found.conditions[:2] == ("pirat ≤ 0.25", "chist ≤ 2")
+    assert 0.9 <= found.precision < 0.95
+
+
+OPS = st.sampled_from(["le", "lt", "ge", "gt", "eq"])
+SMALL = st.integers(min_value=-6, max_value=6).map(lambda n: n / 2)
+
+
+@given(OPS, SMALL, OPS, SMALL, st.lists(SMALL, min_size=1, max_size=12))
+def test_a_wider_condition_holds_wherever_the_narrower_does(
+    op_a: str, a: float, op_b: str, b: float, values: list[float]
+) -> None:
+    other, test = conditions.Test("x", op_a, a, 0), conditions.Test("x", op_b, b, 0)
+    if wider(other, test):
+        assert other != test
+        for value in values:
+            assert not test.holds(value) or other.holds(value), (other.text, test.text, value)
+
+
 def test_roundness_prefers_short_values() -> None:
     assert roundness(0.3) < roundness(0.25) < roundness(0.27) < roundness(0.275)
     assert roundness(2) < roundness(25)
@@ -162,6 +264,23 @@ def test_roundness_prefers_short_values() -> None:
 def test_rejects_a_target_the_output_cannot_take(doc: Document) -> None:
     with pytest.raises(InductionError, match="'accept' is not a value of output 'outcome'"):
         induce(doc, [], "accept")
+
+
+@pytest.mark.parametrize(
+    ("setting", "value"),
+    [
+        ("min_precision", 0),
+        ("min_precision", 1.5),
+        ("novel_precision", 0.0),
+        ("min_support", 0),
+        ("caution", -1),
+        ("max_conditions", 4),
+    ],
+)
+def test_rejects_settings_out_of_range(doc: Document, setting: str, value: float) -> None:
+    with pytest.raises(InductionError) as caught:
+        induce(doc, [], "approve", **{setting: value})  # type: ignore[arg-type]
+    assert [(p.code, p.location) for p in caught.value.problems] == [("RB921", setting)]
 
 
 # --------------------------------------------------------------------------- real data
@@ -241,8 +360,8 @@ def test_hmda_candidates_automate_more_without_losing_agreement() -> None:
         )
     print(f"  automation {before[0]:.1f}% -> {after[0]:.1f}% ({after[0] - before[0]:+.1f} points)")
     print(f"  agreement  {before[1]:.1f}% -> {after[1]:.1f}% ({after[1] - before[1]:+.1f} points)")
-    assert after[0] - before[0] >= 15  # the issue's target is +25: see the module docstring
-    assert after[1] >= before[1] - 1
+    assert after[0] - before[0] >= 5  # the issue's target is +25: see the module docstring
+    assert after[1] >= before[1]
     # every cited decision is a history case the candidates now decide as the lender did
     by_id = {c.decision_id: c for c in history}
     for candidate in candidates:

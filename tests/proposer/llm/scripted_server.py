@@ -237,7 +237,14 @@ class ScriptedServer:
                 )
                 try:
                     self.send_response(reply.status)
-                    headers = {"Content-Type": "application/json", **reply.headers}
+                    # Connection: close, so no keep-alive socket outlives the server: litellm
+                    # keeps its HTTP clients cached, and a socket to a stopped server left
+                    # open is a ResourceWarning (an error under pytest) in a later test.
+                    headers = {
+                        "Content-Type": "application/json",
+                        "Connection": "close",
+                        **reply.headers,
+                    }
                     for key, value in headers.items():
                         self.send_header(key, value)
                     self.send_header("Content-Length", str(len(data)))
