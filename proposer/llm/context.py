@@ -9,12 +9,15 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from proposer.llm.budget import Budget
-from proposer.llm.views import CaseView
+from proposer.llm.views import MIN_SECRET, CaseView
 from proposer.records import ProposalRecord
 from rules.document import Document
 from rules.errors import Problem
+from rules.log import stream_cases
 
-__all__ = ["Denied", "ToolContext"]
+__all__ = ["MAX_KNOWN", "Denied", "ToolContext"]
+
+MAX_KNOWN = 100_000  # PII texts remembered per run for scrubbing
 
 
 class Denied(Exception):
@@ -42,6 +45,25 @@ class ToolContext:
     proposal_limit: int
     run_ref: Callable[[], Mapping[str, Any] | None]
     proposals: list[ProposalRecord] = field(default_factory=list)
+    known: tuple[str, ...] | None = None
+
+    def known_pii(self) -> tuple[str, ...]:
+        """Every text value of a PII input in the ruleset's log (read once per run, at most
+        ``MAX_KNOWN``), to scrub from what the model is shown: a note may name another
+        applicant than its own case's."""
+        if self.known is None:
+            names = [i.name for i in self.doc.inputs if i.pii]
+            found: set[str] = set()
+            if names:
+                for case in stream_cases(self.session, self.ruleset):
+                    for name in names:
+                        value = case.facts.get(name)
+                        if isinstance(value, str) and len(value) >= MIN_SECRET:
+                            found.add(value)
+                    if len(found) >= MAX_KNOWN:
+                        break
+            self.known = tuple(sorted(found))
+        return self.known
 
     @property
     def view(self) -> CaseView:

@@ -28,6 +28,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from proposer.errors import ProposerError
@@ -43,6 +44,7 @@ from rules.versions import get_ruleset, get_version
 
 __all__ = ["MAX_LOGGED_ARGUMENTS", "Gateway", "GatewayEntry", "ToolOutcome", "parse_arguments"]
 
+MAX_ECHOED_NAME = 200  # characters of an unknown tool's name quoted back
 MAX_LOGGED_ARGUMENTS = 20_000  # characters of raw arguments kept per logged call
 Handler = Callable[[ToolContext, dict[str, Any]], dict[str, Any]]
 logger = logging.getLogger("rulebook.llm.gateway")
@@ -210,14 +212,19 @@ class Gateway:
         self.budget.tool_calls += 1
         spec = TOOLS.get(name)
         if spec is None:
+            shown = str(name)[:MAX_ECHOED_NAME]  # never echo an unbounded text back
             problem = Problem(
                 "RB951",
                 "name",
-                f"there is no tool {name!r}; the tools are {', '.join(TOOLS)}",
-                suggest(str(name), TOOLS),
+                f"there is no tool {shown!r}; the tools are {', '.join(TOOLS)}",
+                suggest(shown, TOOLS),
             )
-            return _deny(str(name), "unknown_tool", problem.message, (problem,))
+            return _deny(shown, "unknown_tool", problem.message, (problem,))
         parsed = parse_arguments(arguments)
+        if not isinstance(parsed, Problem) and _has_nul(parsed):
+            # No text a database would refuse goes further (PostgreSQL rejects NUL in text).
+            problem = Problem("RB955", "arguments", "the arguments contain a NUL character")
+            return _deny(name, "denied", problem.message, (problem,))
         if isinstance(parsed, Problem):
             return _deny(name, "malformed", parsed.message, (parsed,))
         values, problems = spec.read(parsed)
@@ -234,11 +241,25 @@ class Gateway:
             return _deny(name, exc.kind, exc.reason, exc.problems)
         except (ProposerError, RulesError) as exc:
             return _deny(name, "denied", str(exc).splitlines()[0], exc.problems)
+        except SQLAlchemyError as exc:  # the tool's savepoint was rolled back: nothing written
+            cause = type(getattr(exc, "orig", None) or exc).__name__
+            reason = f"the database refused this call ({cause})"
+            return _deny(name, "denied", reason, (Problem("RB955", "arguments", reason),))
         created = self.context.proposals[before:]
         proposal_id = created[0].id if created else None
         result = dumps({"ok": True, "tool": name, **payload})
         reason = f"proposal {proposal_id} created" if proposal_id is not None else "allowed"
         return ToolOutcome(name, True, reason, result, "allowed", (), proposal_id)
+
+
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, Mapping):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
 
 
 def _no_constant(name: str) -> Any:

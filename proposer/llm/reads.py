@@ -82,7 +82,9 @@ def query_exceptions(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
         transitions[label(engine_value(case.outputs, review, flagged)), label(resolved)] += 1
         if skip < total <= skip + size:
             page_cases.append(case)
-    also = sorted({t for c in page_cases for t in secret_texts(ctx.doc, c.facts)})
+    also = sorted(
+        {*ctx.known_pii(), *(t for c in page_cases for t in secret_texts(ctx.doc, c.facts))}
+    )
     cases = [_case(ctx, case, also) for case in page_cases]
     body: dict[str, Any] = {
         "review_output": review,
@@ -140,4 +142,4 @@ def read_case(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
         "error": record.error,
         "resolution": resolution,
     }
-    return untrusted(case_view(ctx.doc, case))
+    return untrusted(case_view(ctx.doc, case, ctx.known_pii()))

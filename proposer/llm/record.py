@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -45,7 +45,7 @@ from rules.document import canonical_json
 from rules.models import LlmRun, Ruleset, utcnow
 from rules.versions import VersionInfo
 
-__all__ = ["LIMITS", "RunRecorder"]
+__all__ = ["LIMITS", "NUL_MARK", "RunRecorder", "without_nul"]
 
 
 LIMITS = ("max_cost_usd", "max_calls", "max_tokens", "max_tool_calls", "timeout_s")
@@ -83,6 +83,21 @@ def _header(
         "proposal_limit": limit,
         "started_at": utcnow().isoformat(),
     }
+
+
+NUL_MARK = "\u2400"  # SYMBOL FOR NULL: what a NUL the model sent is recorded as
+
+
+def without_nul(value: Any) -> Any:
+    """``value`` with every NUL character in its texts (keys too) shown as ``NUL_MARK``: a
+    database refuses NUL in text, and the record of what the model sent must still be kept."""
+    if isinstance(value, str):
+        return value.replace("\x00", NUL_MARK)
+    if isinstance(value, Mapping):
+        return {without_nul(k): without_nul(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [without_nul(v) for v in value]
+    return value
 
 
 class RunRecorder:
@@ -165,18 +180,21 @@ class RunRecorder:
         """The record as it stands (a copy)."""
         answered = [c for c in self.calls if "error" not in c]
         used = list(dict.fromkeys(str(c["model"]) for c in answered))
-        return {
-            **copy.deepcopy(self.header),
-            "status": status,
-            "reason": reason,
-            "fallback_used": any(c.get("fallback_used") for c in answered),
-            "models_used": used,
-            "messages": copy.deepcopy(self.messages),
-            "model_calls": copy.deepcopy(self.calls),
-            "tool_calls": [entry.to_dict() for entry in self.gateway_log],
-            "totals": None if self.budget is None else self.budget.to_dict(),
-            "proposal_ids": list(self.row.proposal_ids or []),
-        }
+        record: dict[str, Any] = without_nul(
+            {
+                **copy.deepcopy(self.header),
+                "status": status,
+                "reason": reason,
+                "fallback_used": any(c.get("fallback_used") for c in answered),
+                "models_used": used,
+                "messages": copy.deepcopy(self.messages),
+                "model_calls": copy.deepcopy(self.calls),
+                "tool_calls": [entry.to_dict() for entry in self.gateway_log],
+                "totals": None if self.budget is None else self.budget.to_dict(),
+                "proposal_ids": list(self.row.proposal_ids or []),
+            }
+        )
+        return record
 
     def finish(self, status: str, reason: str, proposal_ids: Sequence[int]) -> dict[str, Any]:
         """Write the final record and status, and audit the run."""

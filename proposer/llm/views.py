@@ -14,16 +14,19 @@ Decisions about visibility (one place, applied to every tool result):
   protected. A fact under any other name (an input an older version had) is withheld. The
   names of withheld facts are listed (``withheld_facts``), PII ones excepted.
 * Every string the model is shown from a case (resolution outputs, the person's note, other
-  facts, error text) is scrubbed of the case's withheld values, and of those of every other
-  case in the same result: a note that repeats an applicant's name shows ``[withheld]``.
-  (A name that is in no withheld fact of the result cannot be recognised, and is shown.)
+  facts, error text) is scrubbed, in any letter case, of the case's withheld values, of those
+  of every other case in the same result, and of every text value of a PII input anywhere in
+  the ruleset's log (:meth:`ToolContext.known_pii`): a note that names any applicant on record
+  shows ``[withheld]``. (A name that is in no PII fact on record cannot be recognised.)
 * Case data is wrapped as ``{"untrusted_case_data": ...}``: recorded from applications and
   people, it is data to analyse, never instructions (the system prompt says so too).
 """
 
 from __future__ import annotations
 
+import functools
 import json
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -69,12 +72,20 @@ def secret_texts(doc: Document, facts: Mapping[str, Any]) -> list[str]:
     return sorted((t for t in found if len(t) >= MIN_SECRET), key=len, reverse=True)
 
 
+@functools.lru_cache(maxsize=256)
+def _pattern(secrets: tuple[str, ...]) -> re.Pattern[str] | None:
+    """One case-insensitive alternation of ``secrets``, longest first (a name written in
+    capitals is the same name)."""
+    ordered = sorted(set(secrets), key=len, reverse=True)
+    if not ordered:
+        return None
+    return re.compile("|".join(re.escape(s) for s in ordered), re.IGNORECASE)
+
+
 def _scrub(value: Any, secrets: Sequence[str]) -> Any:
     if isinstance(value, str):
-        for secret in secrets:
-            if secret in value:
-                value = value.replace(secret, WITHHELD)
-        return value
+        pattern = _pattern(tuple(secrets))
+        return value if pattern is None else pattern.sub(WITHHELD, value)
     if isinstance(value, Mapping):
         return {str(k): _scrub(v, secrets) for k, v in value.items()}
     if isinstance(value, list | tuple):
