@@ -32,11 +32,15 @@ run: $(BIN)/.installed  ## install, migrate, load the HMDA demo once, serve http
 
 test: check  ## install dev dependencies and run the whole suite (lint, types, tests)
 
-check: $(BIN)/.dev-installed  ## format check, lint, types, tests (what CI runs)
+check: $(BIN)/.dev-installed /usr/bin/chromium  ## format check, lint, types, tests (what CI runs)
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/pytest -n 2 --dist loadgroup -q
+
+# The browser tests drive Debian's Chromium through Playwright (never `playwright install`).
+/usr/bin/chromium:
+	apt-get update -q && apt-get install -y -q --no-install-recommends chromium
 
 fmt: $(BIN)/.dev-installed  ## format and autofix
 	$(BIN)/ruff format .
@@ -45,11 +49,12 @@ fmt: $(BIN)/.dev-installed  ## format and autofix
 # The import and HTTP benchmarks use this PostgreSQL (a schema of their own, dropped after).
 BENCH_POSTGRES ?= $(or $(RULEBOOK_TEST_POSTGRES_URL),postgresql+psycopg://postgres@127.0.0.1:5432/test)
 
-bench: $(BIN)/.dev-installed  ## engine, history import, HTTP and backtest benchmarks, JSON in bench/results/
+bench: $(BIN)/.dev-installed  ## engine, import, HTTP, backtest benchmarks and the proposer evaluation, JSON in bench/results/
 	$(PY) -m bench.engine --out bench/results/engine.json
 	$(PY) -m bench.history --out bench/results/history.json --postgres '$(BENCH_POSTGRES)'
 	$(PY) -m bench.http --out bench/results/http.json --postgres '$(BENCH_POSTGRES)'
 	$(PY) -m bench.backtest --out bench/results/backtest.json --postgres '$(BENCH_POSTGRES)' --sqlite --distinct
+	$(BIN)/rulebook proposer evaluate --csv data/hmda_boston.csv --rounds 5 --out bench/results/evaluation.json
 
 clean:  ## remove the virtualenv and caches
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis build *.egg-info
