@@ -70,7 +70,9 @@ def _scrubbed_changes(ctx: ToolContext, items: list[dict[str, Any]]) -> list[dic
     rows = ctx.session.execute(select(Decision.id, Decision.facts).where(Decision.id.in_(ids)))
     facts: dict[int, Any] = {int(row[0]): row[1] for row in rows}
     view = ctx.view
-    also = sorted({t for one in facts.values() for t in secret_texts(ctx.doc, one or {})})
+    also = sorted(
+        {*ctx.known_pii(), *(t for one in facts.values() for t in secret_texts(ctx.doc, one or {}))}
+    )
     return [view.scrub(item, {}, also) for item in items]
 
 

@@ -173,7 +173,7 @@ class Gateway:
         self, name: str, arguments: str | None, call_id: str | None, reason: str
     ) -> ToolOutcome:
         """Log a call that is not run at all (e.g. a sibling of a malformed call), as denied."""
-        outcome = _deny(name, "denied", reason)
+        outcome = _deny(str(name)[:MAX_ECHOED_NAME], "denied", reason)
         self._record(outcome, name, arguments, call_id, self.clock())
         return outcome
 
@@ -208,7 +208,8 @@ class Gateway:
         stop = self.budget.before_tool_call()
         if stop is not None:
             self.stop = stop
-            return _deny(str(name), "limit", stop.reason, (Problem("RB954", "run", stop.reason),))
+            shown = str(name)[:MAX_ECHOED_NAME]
+            return _deny(shown, "limit", stop.reason, (Problem("RB954", "run", stop.reason),))
         self.budget.tool_calls += 1
         spec = TOOLS.get(name)
         if spec is None:
@@ -236,12 +237,15 @@ class Gateway:
     def _run(self, name: str, values: dict[str, Any]) -> ToolOutcome:
         before = len(self.context.proposals)
         try:
-            payload = HANDLERS[name](self.context, values)
+            # Each call in a savepoint of its own: whatever a call does to the transaction
+            # (a database error included) is undone with it, never an earlier call's work.
+            with self.context.session.begin_nested():
+                payload = HANDLERS[name](self.context, values)
         except Denied as exc:
             return _deny(name, exc.kind, exc.reason, exc.problems)
         except (ProposerError, RulesError) as exc:
             return _deny(name, "denied", str(exc).splitlines()[0], exc.problems)
-        except SQLAlchemyError as exc:  # the tool's savepoint was rolled back: nothing written
+        except (SQLAlchemyError, RecursionError, OverflowError) as exc:  # savepoint rolled back
             cause = type(getattr(exc, "orig", None) or exc).__name__
             reason = f"the database refused this call ({cause})"
             return _deny(name, "denied", reason, (Problem("RB955", "arguments", reason),))
@@ -253,12 +257,19 @@ class Gateway:
 
 
 def _has_nul(value: Any) -> bool:
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, Mapping):
-        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(_has_nul(v) for v in value)
+    """Whether any text in ``value`` (keys too, at any depth) holds a NUL; iterative, so no
+    nesting depth can exhaust the stack."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                return True
+        elif isinstance(item, Mapping):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
     return False
 
 

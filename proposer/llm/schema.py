@@ -102,6 +102,10 @@ def _json_scalar(value: object) -> bool:
     return isinstance(value, str | int | float | bool)
 
 
+MAX_ID = 2**63 - 1  # the largest id a database column holds (BIGINT)
+MAX_NAME = 200  # characters of a name the model sent that are quoted back
+
+
 def _show(value: object) -> str:
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
@@ -110,6 +114,7 @@ def _show(value: object) -> str:
 def _integer(value: object, low: int | None, high: int | None) -> str | None:
     if isinstance(value, bool) or not isinstance(value, int):
         return "expected an integer"
+    high = MAX_ID if high is None else min(high, MAX_ID)
     if (low is not None and value < low) or (high is not None and value > high):
         return f"expected an integer from {low} to {high}"
     return None
@@ -136,8 +141,10 @@ def _items(value: object, kind: str, low: int | None, high: int | None) -> str |
     if len(value) < (low or 0) or (high is not None and len(value) > high):
         return f"expected {low or 0} to {high} items"
     for i, item in enumerate(value):
-        if kind == "integers" and (isinstance(item, bool) or not isinstance(item, int) or item < 1):
-            return f"item {i} is not a decision id (an integer from 1)"
+        if kind == "integers" and (
+            isinstance(item, bool) or not isinstance(item, int) or not 1 <= item <= MAX_ID
+        ):
+            return f"item {i} is not a decision id (an integer from 1 to {MAX_ID})"
         if kind == "operations" and not isinstance(item, Mapping):
             return f"item {i} is not an operation (an object)"
     return None
@@ -177,10 +184,10 @@ class ToolSpec:
         problems = [
             Problem(
                 "RB953",
-                f"arguments.{key}",
-                f"unexpected argument {key!r} for {self.name}; its arguments are "
-                f"{', '.join(names) or 'none'}",
-                suggest(str(key), names),
+                f"arguments.{str(key)[:MAX_NAME]}",
+                f"unexpected argument {str(key)[:MAX_NAME]!r} for {self.name}; its arguments "
+                f"are {', '.join(names) or 'none'}",
+                suggest(str(key)[:MAX_NAME], names),
             )
             for key in arguments
             if key not in names

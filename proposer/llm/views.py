@@ -79,7 +79,14 @@ def _pattern(secrets: tuple[str, ...]) -> re.Pattern[str] | None:
     ordered = sorted(set(secrets), key=len, reverse=True)
     if not ordered:
         return None
-    return re.compile("|".join(re.escape(s) for s in ordered), re.IGNORECASE)
+    return re.compile("|".join(_loose(s) for s in ordered), re.IGNORECASE)
+
+
+def _loose(secret: str) -> str:
+    """``secret`` as a regular expression that also matches its capitals where case folding
+    changes the length: ß, ẞ and ss are one letter pair (WEISS is Weiß)."""
+    folded = secret.casefold()  # ß and ẞ become ss
+    return "(?:ss|ß|ẞ)".join(re.escape(part) for part in folded.split("ss"))
 
 
 def _scrub(value: Any, secrets: Sequence[str]) -> Any:
