@@ -1,7 +1,13 @@
-"""The Flask application: one factory serves the decision API (and, later, the review UI).
+"""The Flask application: one factory serves the decision API and the review UI.
 
 ``create_app`` follows the Flask tutorial: configuration, then one shared database, then each
-subsystem wiring itself with ``init_app(app)``.
+subsystem wiring itself with ``init_app(app)``: the JSON API (``rules.api``) first, then the
+review UI (:mod:`review_app.web`).
+
+Session cookies are HttpOnly and SameSite=Lax; ``RULEBOOK_SECURE_COOKIES=1`` adds Secure (and
+the ``__Host-`` name prefix) and must be set whenever the app is served over HTTPS; it is off by
+default so that ``make run`` works on http://127.0.0.1. Behind a reverse proxy, set
+``RULEBOOK_PROXY_HOPS`` to the number of proxies so the login throttle sees client addresses.
 """
 
 from __future__ import annotations
@@ -11,14 +17,34 @@ import os
 import secrets
 import tempfile
 from collections.abc import Mapping
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from rules import store
 
-__all__ = ["create_app", "secret_key"]
+__all__ = ["create_app", "secret_key", "session_config"]
+
+_TRUE = ("1", "true", "yes", "on")
+
+
+def session_config(environ: Mapping[str, str]) -> dict[str, Any]:
+    """Cookie and session settings (``RULEBOOK_SECURE_COOKIES`` turns on Secure)."""
+    secure = environ.get("RULEBOOK_SECURE_COOKIES", "").strip().lower() in _TRUE
+    return {
+        "SESSION_COOKIE_NAME": "__Host-rulebook" if secure else "rulebook_session",
+        "SESSION_COOKIE_SECURE": secure,
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        # Idle timeout: the cookie is refreshed on each request; and a hard limit from sign-in.
+        "PERMANENT_SESSION_LIFETIME": timedelta(hours=8),
+        "SESSION_MAX_AGE_SECONDS": 12 * 3600,
+        # A CSRF token lives as long as its session (not one hour): a long review is not lost.
+        "WTF_CSRF_TIME_LIMIT": None,
+    }
 
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
@@ -26,6 +52,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     # Imported here, not at module level: `rulebook serve` imports this package in the gunicorn
     # master, and prometheus_client must first be imported in a worker, after serve has set
     # PROMETHEUS_MULTIPROC_DIR, or each worker's metrics stay private to it.
+    from review_app import web
     from rules import api
 
     app = Flask(__name__, instance_path=str(store.instance_path()))
@@ -33,6 +60,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         TESTING=False,
         # A batch of 1,000 decisions is well under this; anything larger is refused with 413.
         MAX_CONTENT_LENGTH=16 * 1024 * 1024,
+        PROXY_HOPS=int(os.environ.get("RULEBOOK_PROXY_HOPS", "0") or 0),
+        **session_config(os.environ),
     )
     if test_config is not None:
         app.config.from_mapping(test_config)
@@ -42,9 +71,13 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         app.config["SECRET_KEY"] = os.environ.get("RULEBOOK_SECRET_KEY") or secret_key(
             store.instance_path()
         )
+    hops = int(app.config["PROXY_HOPS"])
+    if hops > 0:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
 
     app.extensions[api.DB_EXTENSION] = store.Database(app.config["DATABASE_URL"])
     api.init_app(app)
+    web.init_app(app)
     return app
 
 

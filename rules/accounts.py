@@ -34,9 +34,12 @@ __all__ = [
     "authenticate_user",
     "create_api_key",
     "create_user",
+    "get_user",
     "list_api_keys",
     "list_users",
     "revoke_api_key",
+    "set_user_disabled",
+    "set_user_role",
 ]
 
 USERNAME = re.compile(r"^[A-Za-z0-9_.@-]{1,64}$")
@@ -125,6 +128,65 @@ def authenticate_user(session: Session, username: str, password: str) -> UserInf
 
 def list_users(session: Session) -> list[UserInfo]:
     return [_user(r) for r in session.scalars(select(User).order_by(User.username))]
+
+
+def get_user(session: Session, user_id: int) -> UserInfo | None:
+    """The user with id ``user_id``, if there is one (disabled or not)."""
+    row = session.get(User, user_id)
+    return None if row is None else _user(row)
+
+
+def _locked_user(session: Session, username: str) -> User:
+    audit.lock_head(session)
+    row = session.scalar(select(User).where(User.username == username).with_for_update())
+    if row is None:
+        raise NotFoundError(f"no user named {username!r}")
+    return row
+
+
+def _keeps_an_admin(session: Session, row: User) -> None:
+    """Refuse to disable or demote the last enabled admin: nobody could manage users after."""
+    others = session.scalar(
+        select(User.id).where(User.role == "admin", User.disabled.is_(False), User.id != row.id)
+    )
+    if row.role == "admin" and not row.disabled and others is None:
+        raise ConflictError(
+            f"{row.username!r} is the last enabled admin; make another user admin first"
+        )
+
+
+def set_user_disabled(session: Session, username: str, disabled: bool, actor: str) -> UserInfo:
+    """Disable (the user can no longer sign in; their sessions end) or enable a user, with a
+    ``user.disabled`` / ``user.enabled`` audit event; nothing is recorded if unchanged."""
+    row = _locked_user(session, username)
+    if row.disabled == disabled:
+        return _user(row)
+    if disabled:
+        _keeps_an_admin(session, row)
+    row.disabled = disabled
+    session.flush()
+    action = "user.disabled" if disabled else "user.enabled"
+    audit.append(session, actor, action, f"user:{username}", {"username": username})
+    return _user(row)
+
+
+def set_user_role(session: Session, username: str, role: str, actor: str) -> UserInfo:
+    """Give a user another role, with a ``user.role_changed`` audit event."""
+    if role not in ROLES:
+        raise InvalidRequestError(
+            "the role cannot be changed",
+            [Problem("RB702", "role", f"unknown role {role!r}; one of {', '.join(ROLES)}")],
+        )
+    row = _locked_user(session, username)
+    if row.role == role:
+        return _user(row)
+    if role != "admin":
+        _keeps_an_admin(session, row)
+    previous, row.role = row.role, role
+    session.flush()
+    payload = {"username": username, "role": role, "previous": previous}
+    audit.append(session, actor, "user.role_changed", f"user:{username}", payload)
+    return _user(row)
 
 
 def _digest(token: str) -> str:

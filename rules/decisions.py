@@ -489,7 +489,8 @@ def _output_problem(spec: Output, value: object, loc: str) -> Problem | None:
         "number": isinstance(value, int | float) and not isinstance(value, bool),
     }.get(spec.type, False)
     if not ok:
-        return Problem("RB422", loc, f"expected a {spec.type}, got {value!r}")
+        article = "an" if spec.type[:1] in "aeiou" else "a"
+        return Problem("RB422", loc, f"expected {article} {spec.type}, got {value!r}")
     if spec.values is not None and value not in spec.values:
         allowed = ", ".join(str(v) for v in spec.values)
         return Problem(

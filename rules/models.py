@@ -40,6 +40,7 @@ __all__ = [
     "Base",
     "Decision",
     "LlmRun",
+    "LoginFailure",
     "Proposal",
     "ProposalApproval",
     "Resolution",
@@ -142,6 +143,22 @@ class ApiKey(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     created_by: Mapped[str] = mapped_column(String(100))
     revoked_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class LoginFailure(Base):
+    """A failed sign-in, kept for the lockout window, by the username tried and the client's
+    address (review_app.auth.throttle). In the database, so every worker sees the same count."""
+
+    __tablename__ = "login_failures"
+    __table_args__ = (
+        Index("ix_login_failures_username_at", "username", "at"),
+        Index("ix_login_failures_address_at", "address", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    username: Mapped[str] = mapped_column(String(64))
+    address: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(index=True)
 
 
 class Ruleset(Base):

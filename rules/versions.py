@@ -265,6 +265,7 @@ def _activate(
     session: Session, ruleset: Ruleset, version: Version, actor: str, note: str | None
 ) -> ActivationInfo:
     previous = ruleset.active_number
+    audit.lock_head(session)  # before the insert: activation ids follow chain order
     at = utcnow()
     session.add(
         Activation(

@@ -19,6 +19,7 @@ from rules.store import Database, upgrade
 
 PG_URL = os.environ.get("RULEBOOK_TEST_POSTGRES_URL")
 TABLES = (
+    "login_failures",
     "settings",
     "llm_runs",
     "proposal_approvals",

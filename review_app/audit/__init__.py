@@ -1,0 +1,7 @@
+"""The ``audit``  blueprint."""
+
+from __future__ import annotations
+
+from review_app.audit.routes import bp
+
+__all__ = ["bp"]

@@ -1,0 +1,144 @@
+"""Reading the audit chain for people: filtered, newest first, a page at a time, and exported
+in pages so that no transaction stays open while a client downloads.
+
+Events are append-only and numbered by ``seq``, so pages are keyset ranges of ``seq`` and an
+export is every matching event up to the head's ``seq`` when it started, read 1,000 at a time.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any, TypeVar
+
+from sqlalchemy import ColumnElement, Select, func, select
+from sqlalchemy.orm import Session
+
+from rules.audit import AuditRecord
+from rules.models import AuditEvent, AuditHead
+from rules.store import Database
+
+__all__ = ["Filters", "Page", "actions", "count", "export_rows", "head", "page"]
+
+EXPORT_BATCH = 1000
+Q = TypeVar("Q", bound="Select[Any]")
+
+
+@dataclass(frozen=True, slots=True)
+class Filters:
+    action: str | None = None
+    actor: str | None = None
+    subject: str | None = None
+    start: date | None = None  # from this UTC day, inclusive
+    end: date | None = None  # to this UTC day, inclusive
+
+    def apply(self, query: Q) -> Q:
+        if self.action:
+            query = query.where(AuditEvent.action == self.action)
+        if self.actor:
+            query = query.where(AuditEvent.actor == self.actor)
+        if self.subject:
+            query = query.where(AuditEvent.subject == self.subject)
+        if self.start:
+            query = query.where(AuditEvent.at >= datetime.combine(self.start, time(), UTC))
+        if self.end:
+            day_after = datetime.combine(self.end + timedelta(days=1), time(), UTC)
+            query = query.where(AuditEvent.at < day_after)
+        return query
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    events: list[AuditRecord]  # newest first
+    newer: bool  # more matching events after the first shown
+    older: bool  # more matching events before the last shown
+
+
+def _record(ev: AuditEvent) -> AuditRecord:
+    return AuditRecord(
+        ev.seq,
+        ev.at,
+        ev.actor,
+        ev.action,
+        ev.subject,
+        json.loads(ev.payload),
+        ev.prev_hash,
+        ev.hash,
+    )
+
+
+def _exists(session: Session, filters: Filters, where: ColumnElement[bool]) -> bool:
+    query = filters.apply(select(AuditEvent.seq)).where(where).limit(1)
+    return session.scalar(query) is not None
+
+
+def page(
+    session: Session,
+    filters: Filters,
+    size: int,
+    before: int | None = None,
+    after: int | None = None,
+) -> Page:
+    """Up to ``size`` matching events, newest first: the newest, those just older than seq
+    ``before``, or those just newer than seq ``after``."""
+    query = filters.apply(select(AuditEvent))
+    if after is not None:
+        rows = list(
+            session.scalars(
+                query.where(AuditEvent.seq > after).order_by(AuditEvent.seq).limit(size)
+            )
+        )
+        rows.reverse()
+    else:
+        if before is not None:
+            query = query.where(AuditEvent.seq < before)
+        rows = list(session.scalars(query.order_by(AuditEvent.seq.desc()).limit(size)))
+    events = [_record(r) for r in rows]
+    if not events:
+        return Page([], after is not None, before is not None)
+    return Page(
+        events,
+        _exists(session, filters, AuditEvent.seq > events[0].seq),
+        _exists(session, filters, AuditEvent.seq < events[-1].seq),
+    )
+
+
+def actions(session: Session) -> list[str]:
+    """The actions present in the chain, for the filter's choices."""
+    return list(session.scalars(select(AuditEvent.action).distinct().order_by(AuditEvent.action)))
+
+
+def head(session: Session) -> tuple[int, str | None]:
+    """The chain's length and its newest hash (None when empty)."""
+    row = session.execute(select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == 1)).first()
+    if row is None or not row[0]:
+        return 0, None
+    return int(row[0]), str(row[1])
+
+
+def count(session: Session, filters: Filters) -> int:
+    query = filters.apply(select(func.count()).select_from(AuditEvent))
+    return int(session.scalar(query) or 0)
+
+
+def export_rows(db: Database, filters: Filters, batch: int = EXPORT_BATCH) -> Iterator[AuditRecord]:
+    """Every matching event in chain order, up to the head at the start, ``batch`` events
+    per short read."""
+    with db.session() as s:
+        last, _ = head(s)
+    seq = 0
+    while seq < last:
+        with db.session() as s:
+            query = (
+                filters.apply(select(AuditEvent))
+                .where(AuditEvent.seq > seq, AuditEvent.seq <= last)
+                .order_by(AuditEvent.seq)
+                .limit(batch)
+            )
+            rows = [_record(r) for r in s.scalars(query)]
+        if not rows:
+            return
+        yield from rows
+        seq = rows[-1].seq

@@ -1,0 +1,7 @@
+"""The ``decisions`` blueprint."""
+
+from __future__ import annotations
+
+from review_app.decisions.routes import bp
+
+__all__ = ["bp"]

@@ -1,0 +1,171 @@
+"""Read-only decision queries the service does not offer: a filtered search across rulesets,
+newest first, a page at a time (keyset on the decision id), and a decision's every
+resolution (the service returns only the latest).
+
+Filters combine with AND. ``exception`` is the flag the engine stored; ``resolved`` whether any
+resolution was recorded; ``override`` whether the latest resolution overrode an automated
+result; ``start``/``end`` are whole UTC days, inclusive.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, exists, func, select
+from sqlalchemy.orm import Session, aliased
+
+from rules.decisions import ResolutionRecord
+from rules.models import Decision, Resolution, Ruleset
+
+__all__ = ["DecisionRow", "Filters", "Page", "resolutions", "search"]
+
+
+@dataclass(frozen=True, slots=True)
+class Filters:
+    ruleset: str | None = None
+    decision_id: int | None = None
+    exception: bool | None = None
+    resolved: bool | None = None
+    override: bool | None = None
+    source: str | None = None
+    start: date | None = None
+    end: date | None = None
+
+    def conditions(self) -> list[ColumnElement[bool]]:
+        found: list[ColumnElement[bool]] = []
+        if self.ruleset:
+            found.append(Ruleset.name == self.ruleset)
+        if self.decision_id is not None:
+            found.append(Decision.id == self.decision_id)
+        if self.exception is not None:
+            found.append(Decision.exception.is_(self.exception))
+        if self.resolved is not None:
+            any_resolution = exists().where(Resolution.decision_id == Decision.id)
+            found.append(any_resolution if self.resolved else ~any_resolution)
+        if self.override is not None:
+            found.append(_overridden() if self.override else ~_overridden())
+        if self.source:
+            found.append(Decision.source == self.source)
+        if self.start:
+            found.append(Decision.decided_at >= datetime.combine(self.start, time(), UTC))
+        if self.end:
+            day_after = datetime.combine(self.end + timedelta(days=1), time(), UTC)
+            found.append(Decision.decided_at < day_after)
+        return found
+
+
+@dataclass(frozen=True, slots=True)
+class DecisionRow:
+    id: int
+    ruleset: str
+    version: int
+    outputs: Any
+    exception: bool
+    error: str | None
+    source: str
+    caller: str
+    decided_at: datetime
+    resolution: ResolutionRecord | None  # the latest
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    rows: tuple[DecisionRow, ...]  # newest first
+    newer: bool  # more matching decisions after the first shown
+    older: bool  # more matching decisions before the last shown
+
+
+def _overridden() -> ColumnElement[bool]:
+    """The decision's latest resolution is an override."""
+    latest, later = aliased(Resolution), aliased(Resolution)
+    newer = exists().where(later.decision_id == latest.decision_id, later.id > latest.id)
+    return (
+        exists()
+        .where(latest.decision_id == Decision.id, latest.override.is_(True), ~newer)
+        .correlate(Decision)
+    )
+
+
+def _base(filters: Filters, *columns: Any) -> Select[Any]:
+    query = select(*columns).join(Ruleset, Ruleset.id == Decision.ruleset_id)
+    return query.where(*filters.conditions())
+
+
+def _record(row: Resolution) -> ResolutionRecord:
+    return ResolutionRecord(
+        row.decision_id, row.outputs, row.override, row.note, row.actor, row.source, row.resolved_at
+    )
+
+
+def _latest(session: Session, ids: list[int]) -> dict[int, ResolutionRecord]:
+    if not ids:
+        return {}
+    newest = (
+        select(func.max(Resolution.id))
+        .where(Resolution.decision_id.in_(ids))
+        .group_by(Resolution.decision_id)
+    )
+    return {
+        r.decision_id: _record(r)
+        for r in session.scalars(select(Resolution).where(Resolution.id.in_(newest)))
+    }
+
+
+def _exists(session: Session, filters: Filters, where: ColumnElement[bool]) -> bool:
+    return session.scalar(_base(filters, Decision.id).where(where).limit(1)) is not None
+
+
+def _pairs(session: Session, query: Select[Any]) -> list[tuple[Decision, str]]:
+    return [(row[0], str(row[1])) for row in session.execute(query)]
+
+
+def search(
+    session: Session,
+    filters: Filters,
+    size: int,
+    before: int | None = None,
+    after: int | None = None,
+) -> Page:
+    """Up to ``size`` matching decisions, newest first: the newest, those just older than id
+    ``before``, or those just newer than id ``after``."""
+    query = _base(filters, Decision, Ruleset.name)
+    if after is not None:
+        query = query.where(Decision.id > after).order_by(Decision.id).limit(size)
+        found = _pairs(session, query)[::-1]
+    else:
+        if before is not None:
+            query = query.where(Decision.id < before)
+        found = _pairs(session, query.order_by(Decision.id.desc()).limit(size))
+    latest = _latest(session, [r[0].id for r in found])
+    rows = tuple(
+        DecisionRow(
+            d.id,
+            name,
+            d.version_number,
+            d.outputs,
+            d.exception,
+            d.error,
+            d.source,
+            d.caller,
+            d.decided_at,
+            latest.get(d.id),
+        )
+        for d, name in found
+    )
+    if not rows:
+        return Page((), after is not None, before is not None)
+    return Page(
+        rows,
+        _exists(session, filters, Decision.id > rows[0].id),
+        _exists(session, filters, Decision.id < rows[-1].id),
+    )
+
+
+def resolutions(session: Session, decision_id: int) -> tuple[ResolutionRecord, ...]:
+    """Every resolution recorded for a decision, oldest first (the last one counts)."""
+    rows = session.scalars(
+        select(Resolution).where(Resolution.decision_id == decision_id).order_by(Resolution.id)
+    )
+    return tuple(_record(r) for r in rows)
