@@ -28,6 +28,9 @@ $(BIN)/.dev-installed: $(BIN)/.installed pyproject.toml
 run: $(BIN)/.installed  ## install, migrate, load the HMDA demo once, serve http://$(HOST):$(PORT)
 	$(BIN)/rulebook db upgrade
 	$(BIN)/rulebook demo load --if-empty --url http://$(HOST):$(PORT)
+	@# Draft proposals for the review queue, once (the demo ruleset may not exist: ignore then).
+	-@$(BIN)/rulebook proposals list --ruleset mortgage-approval 2>/dev/null | grep -q '^#' \
+	  || $(BIN)/rulebook propose mortgage-approval --limit 3
 	exec $(BIN)/rulebook serve --host $(HOST) --port $(PORT)
 
 test: check  ## install dev dependencies and run the whole suite (lint, types, tests)

@@ -1,0 +1,301 @@
+"""End to end, in headless Chromium with JavaScript off, against ``rulebook serve`` (gunicorn)
+on the HMDA demo: an analyst raises a baseline proposal's debt-ratio limit through the form,
+sees the fresh evidence and submits it; two approvers (it is high impact) accept it and the
+second activates the new version from the dossier; a decision through the API then uses that
+version and the edited rule, and replays identically; the ruleset's history shows it; the audit
+chain verifies and names who did what.
+
+Chromium is Debian's ``/usr/bin/chromium`` (``make test`` installs it); without it the test
+fails, it does not skip. ``RULEBOOK_SCREENSHOTS=DIR`` (or ``docs/screenshots.py``) saves the
+README's screenshots on the way.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, ViewportSize, sync_playwright
+
+from proposer import ProposalRecord, get_proposal
+from rules import audit
+from rules.store import Database
+from tests.review_app.browser import (
+    ANALYST,
+    APPROVERS,
+    NAME,
+    Api,
+    Seeded,
+    added_rule,
+    badges,
+    chromium_path,
+    flash,
+    follow,
+    heading,
+    menu,
+    new_page,
+    seed,
+    serve,
+    shoot,
+    shots,
+    sign_in,
+    sign_out,
+    text,
+    visit,
+)
+
+pytestmark = pytest.mark.browser
+
+DESKTOP: ViewportSize = {"width": 1280, "height": 800}
+PHONE: ViewportSize = {"width": 390, "height": 844}
+SAVED = re.compile(r"backtest re-run: ([\d,]+) of ([\d,]+) replayed decisions change; impact (\w+)")
+TITLE = "Mortgage pre-approval (Boston HMDA demo)"
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """The proposal the analyst edits: its new rule's ``pirat <= limit``, before and after."""
+
+    proposal_id: int
+    rule_id: str
+    old: str
+    new: str
+    old_title: str
+    changed_before: int
+    cited: int
+
+    @property
+    def title(self) -> str:
+        return self.reworded(self.old_title)
+
+    def reworded(self, words: str) -> str:
+        return words.replace(f"pirat ≤ {self.old}", f"pirat ≤ {self.new}")
+
+
+@dataclass(frozen=True, slots=True)
+class Site:
+    base: str
+    url: str
+    seeded: Seeded
+    target: Target
+
+
+def choose(seeded: Seeded) -> Target:
+    """The first high-impact draft whose new rule has a ``pirat <= limit`` condition; the
+    analyst raises that limit by 0.03."""
+    for record in seeded.proposals:
+        rule = added_rule(record)
+        leaves = rule["when"].get("all", [rule["when"]])
+        limits = [x["value"] for x in leaves if (x["input"], x["op"]) == ("pirat", "le")]
+        if record.impact == "high" and limits and record.citations:
+            old, new = f"{limits[0]:g}", f"{round(limits[0] + 0.03, 2):g}"
+            changed = int((record.evidence or {})["backtest"]["changed"])
+            return Target(
+                record.id, rule["id"], old, new, record.title, changed, record.citations[0]
+            )
+    pytest.fail(f"no high-impact baseline draft with a pirat limit in {seeded.proposals}")
+
+
+@pytest.fixture
+def chromium() -> Iterator[Browser]:
+    path = chromium_path()
+    with sync_playwright() as playwright:
+        # Playwright passes --no-sandbox itself (chromium_sandbox=False), which Chromium needs
+        # when run as root, as in CI containers: no extra arguments.
+        browser = playwright.chromium.launch(executable_path=path, headless=True)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def site(db_url: str, tmp_path: Path) -> Iterator[Site]:
+    seeded = seed(db_url)
+    with serve(db_url, tmp_path) as base:
+        yield Site(base, db_url, seeded, choose(seeded))
+
+
+def stored(site: Site, proposal_id: int) -> ProposalRecord:
+    db = Database(site.url)
+    try:
+        with db.session() as s:
+            return get_proposal(s, proposal_id)
+    finally:
+        db.dispose()
+
+
+def pirat_row(page: Page) -> int:
+    """The editor's condition row (1-based) on input ``pirat``."""
+    for i in range(1, 10):
+        box = page.get_by_label(f"Input {i}", exact=True)
+        if box.count() and box.input_value() == "pirat":
+            return i
+    pytest.fail("the editor shows no condition on pirat")
+
+
+def reword(page: Page, label: str, t: Target) -> None:
+    """Update the limit in a text field's words (title, description, reason)."""
+    box = page.get_by_label(label, exact=True)
+    box.fill(t.reworded(box.input_value()))
+
+
+def edit(page: Page, t: Target) -> None:
+    """In the editor: raise the limit, and say so in the title, rule text and rationale."""
+    assert heading(page) == f"Edit proposal #{t.proposal_id}"
+    value = page.get_by_label(f"Value {pirat_row(page)}", exact=True)
+    assert value.input_value() == t.old
+    value.fill(t.new)
+    for label in ("Title", "Description (optional)", "reason"):
+        reword(page, label, t)
+    rationale = page.get_by_label("Rationale", exact=True)
+    extra = f" Edited by {ANALYST}: the limit is raised from {t.old} to {t.new}."
+    rationale.fill(rationale.input_value() + extra)
+    follow(page, page.get_by_role("button", name="Save and re-run the evidence"))
+
+
+def analyst_edits_and_submits(page: Page, site: Site) -> None:
+    t = site.target
+    sign_in(page, site.base, ANALYST)
+    follow(page, menu(page, "Proposals"))
+    assert heading(page) == "Proposals"
+    follow(page, page.get_by_role("link", name=f"Proposal {t.proposal_id}", exact=True))
+    assert heading(page) == f"Proposal #{t.proposal_id}: {t.old_title}"
+    assert badges(page).startswith("Status draft Impact high")
+    follow(page, page.get_by_role("link", name="Edit proposal"))
+    edit(page, t)
+
+    assert heading(page) == f"Proposal #{t.proposal_id}: {t.title}"
+    found = SAVED.search(flash(page, f"Saved proposal {t.proposal_id}."))
+    assert found
+    changed, cases = (int(found.group(i).replace(",", "")) for i in (1, 2))
+    report = (stored(site, t.proposal_id).evidence or {})["backtest"]
+    assert (changed, cases) == (report["changed"], report["cases"])
+    assert changed > t.changed_before  # a higher limit changes more of the log
+    assert "Editors user:ann" in text(page.locator("dl.kv").first)
+
+    follow(page, page.get_by_role("button", name="Submit for review"))
+    flash(page, f"Proposal {t.proposal_id} is submitted for review by an approver.")
+    assert badges(page).startswith("Status submitted Impact high Approvals 0 of 2")
+    sign_out(page)
+
+
+def first_approval(page: Page, browser: Browser, site: Site) -> None:
+    t = site.target
+    sign_in(page, site.base, APPROVERS[0])
+    follow(page, menu(page, "Proposals"))
+    row = text(page.locator("#proposals tbody tr", has_text=f"#{t.proposal_id}"))
+    assert f" {NAME} v1 submitted high baseline " in row, row
+    shoot(page, "queue")
+    follow(page, page.get_by_role("link", name=f"Proposal {t.proposal_id}", exact=True))
+    assert badges(page) == "Status submitted Impact high Approvals 0 of 2"
+    shoot(page, "dossier", until="#document")
+    if shots() is not None:
+        phone = new_page(browser, PHONE, page.context.storage_state())
+        visit(phone, page.url)
+        assert heading(phone) == heading(page)
+        shoot(phone, "dossier-phone", until="#rationale")
+        phone.context.close()
+    page.get_by_label("Note for the record").fill("Backtest read; the wider limit holds up.")
+    follow(page, page.get_by_role("button", name="Approve (1 of 2)"))
+    flash(page, f"Your approval of proposal {t.proposal_id} is recorded (1 of 2).")
+    assert badges(page) == "Status submitted Impact high Approvals 1 of 2"
+    assert page.get_by_role("button", name=re.compile("^(Approve|Accept)")).count() == 0
+    sign_out(page)
+
+
+def second_approval_and_activation(page: Page, site: Site) -> None:
+    t = site.target
+    sign_in(page, site.base, APPROVERS[1])
+    visit(page, f"{site.base}/proposals/{t.proposal_id}")
+    follow(page, page.get_by_role("button", name="Accept and create version 2"))
+    flash(page, f"Proposal {t.proposal_id} is accepted: version 2 of {NAME} is created.")
+    assert badges(page) == "Status accepted Impact high Approvals 2 of 2"
+    assert "It is not active: version 1 is." in text(page.locator(".panel--ok"))
+
+    form = page.locator("form", has=page.get_by_role("heading", name="Activate a version"))
+    assert form.get_by_label("Version to activate").input_value() == "2"
+    form.get_by_label("Note for the record").fill("Accepted by two approvers; start now.")
+    follow(page, form.get_by_role("button", name="Activate version"))
+    flash(page, f"Version 2 of {NAME} is now active (version 1 was). New decisions use it.")
+    assert "It is the active version." in text(page.locator(".panel--ok"))
+
+
+def decision_uses_the_new_version(site: Site) -> None:
+    t = site.target
+    api = Api(site.base, site.seeded.api_key)
+    status, cited = api.call("GET", f"/decisions/{t.cited}")
+    assert status == 200, cited
+    # A case the proposal cites, with the debt ratio raised to the new limit: only the
+    # edited rule approves it (the original limit was lower).
+    facts = {**cited["facts"], "pirat": float(t.new)}
+    status, before = api.call("POST", f"/rulesets/{NAME}/decisions", {"facts": facts, "version": 1})
+    assert status == 201, before
+    assert (before["version"], before["outputs"]["outcome"]) == (1, "refer"), before
+    status, made = api.call("POST", f"/rulesets/{NAME}/decisions", {"facts": facts})
+    assert status == 201, made
+    assert (made["version"], made["outputs"]["outcome"]) == (2, "approve"), made
+    assert t.rule_id in made["rule_ids"], made
+    assert f"pirat ≤ {t.new}" in made["outputs"]["reason"], made
+    status, version = api.call("GET", f"/rulesets/{NAME}/versions/2")
+    assert status == 200, version
+    (rule,) = [r for r in version["document"]["rules"] if r["id"] == t.rule_id]
+    assert {"input": "pirat", "op": "le", "value": float(t.new)} in rule["when"]["all"]
+    status, replay = api.call("POST", f"/decisions/{made['decision_id']}/replay")
+    assert status == 200, replay
+    assert replay["identical"] is True, replay
+
+
+def history_shows_it(page: Page, site: Site) -> None:
+    """The ruleset's page: version 2 active, from the proposal, deciding the API's request."""
+    follow(page, menu(page, "Rulesets"))
+    follow(page, page.locator(f"#ruleset-{NAME}").get_by_role("link").first)
+    assert heading(page) == TITLE
+    v2, v1 = text(page.locator("#version-2")), text(page.locator("#version-1"))
+    assert v2.startswith("Version 2 active "), v2
+    assert f" Proposal {site.target.proposal_id} " in v2
+    assert re.search(r" 1 Changes from version 1$", v2), v2  # the API's decision
+    assert " 2381 " in v1, v1  # the 2,380 imported and the one pinned to version 1
+    newest = text(page.locator("#activation-history tbody tr").first)
+    assert newest.endswith(
+        "Version 2 Version 1 activation user:cal Accepted by two approvers; start now."
+    ), newest
+    shoot(page, "history")
+
+
+def chain_records_who_did_what(site: Site) -> None:
+    t = site.target
+    db = Database(site.url)
+    try:
+        with db.session() as s:
+            verified = audit.verify(s)
+            events = list(audit.events(s))
+    finally:
+        db.dispose()
+    assert verified.ok, verified
+    proposal, ruleset = f"proposal:{t.proposal_id}", f"ruleset:{NAME}"
+    assert [(e.action, e.actor, e.subject) for e in events if e.actor.startswith("user:")] == [
+        ("proposal.edited", "user:ann", proposal),
+        ("proposal.submitted", "user:ann", proposal),
+        ("proposal.approved", "user:bea", proposal),
+        ("version.created", "user:cal", ruleset),
+        ("proposal.accepted", "user:cal", proposal),
+        ("version.activated", "user:cal", ruleset),
+    ]
+    activated = events[-1]
+    assert activated.action == "version.activated"
+    assert (activated.payload["number"], activated.payload["previous"]) == (2, 1)
+
+
+def test_an_edited_proposal_is_accepted_activated_and_decides(
+    chromium: Browser, site: Site
+) -> None:
+    page = new_page(chromium, DESKTOP)
+    analyst_edits_and_submits(page, site)
+    first_approval(page, chromium, site)
+    second_approval_and_activation(page, site)
+    decision_uses_the_new_version(site)
+    history_shows_it(page, site)
+    page.context.close()
+    chain_records_who_did_what(site)
