@@ -52,7 +52,8 @@ class QueueRow:
     author: str
     verified: int
     cited: int
-    changed: int | None
+    changed: int | None  # decisions with any output changed
+    outcomes: int | None  # decisions whose review output (the impact class's count) changed
     cases: int | None
     updated_at: datetime
 
@@ -72,6 +73,7 @@ def queue_row(record: ProposalRecord) -> QueueRow:
         verified=int(cited.get("verified", 0)),
         cited=int(cited.get("total", len(record.citations))),
         changed=report.get("changed"),
+        outcomes=(evidence.get("impact") or {}).get("changed"),
         cases=report.get("cases"),
         updated_at=record.updated_at,
     )
