@@ -12,7 +12,7 @@ from typing import Any
 
 from rules.document import Document, Scalar
 
-__all__ = ["Case", "engine_value", "resolved_value", "review_output"]
+__all__ = ["Case", "agrees", "engine_value", "resolved_value", "review_output"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +68,12 @@ def engine_value(outputs: Any, output: str, review: Sequence[Scalar] = ()) -> Sc
         chosen = flagged or rows
         return chosen[0].get(output) if chosen else None
     return None
+
+
+def agrees(outputs: Any, resolution: Mapping[str, Any]) -> bool:
+    """Whether stored or evaluated ``outputs`` (a single result) give every output value a
+    person chose in ``resolution``; a null or multi-row result never does."""
+    return isinstance(outputs, Mapping) and all(outputs.get(k) == v for k, v in resolution.items())
 
 
 def resolved_value(case: Case, output: str) -> Scalar | None:

@@ -19,6 +19,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from proposer.cases import agrees
 from rules.decisions import DecisionRecord, get_decision
 from rules.document import Document
 from rules.engine import Engine, default_engine
@@ -78,10 +79,6 @@ def citation_problems(citations: object, loc: str = "citations") -> list[Problem
     return problems
 
 
-def _agrees(outputs: Any, resolution: Mapping[str, Any]) -> bool:
-    return isinstance(outputs, Mapping) and all(outputs.get(k) == v for k, v in resolution.items())
-
-
 def _verdict(
     record: DecisionRecord, base: Document, candidate: Document, engine: Engine
 ) -> CitationVerdict:
@@ -97,11 +94,11 @@ def _verdict(
 
     if not (record.exception or overridden):
         return verdict("not_exception")
-    if _agrees(before, resolution):
+    if agrees(before, resolution):
         return verdict("already_right")
     if after == before:
         return verdict("unchanged")
-    return verdict("verified" if _agrees(after, resolution) else "still_wrong")
+    return verdict("verified" if agrees(after, resolution) else "still_wrong")
 
 
 def check_citations(

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from proposer.backtest.report import Backtest, ChangedDecision, Matrices, labels
 from proposer.backtest.window import Window
+from proposer.cases import agrees
 from proposer.errors import BacktestError
 from rules.document import Document
 from rules.engine import CompiledRuleset
@@ -63,12 +64,6 @@ class _Tally:
 
     def __post_init__(self) -> None:
         self.matrices = Matrices(self.names)
-
-
-def _agrees(outputs: Any, resolution: Mapping[str, Any]) -> bool:
-    if not isinstance(outputs, dict):
-        return False
-    return all(outputs.get(key) == value for key, value in resolution.items())
 
 
 def _reproduces(case: LoggedCase, result: Result | None) -> bool:
@@ -140,8 +135,8 @@ def _count(tally: _Tally, case: LoggedCase, outcome: _Outcome, base_version: int
     resolution = case.resolution
     if resolution is not None:
         tally.resolved += 1
-        tally.agree_before += before is not None and _agrees(before.outputs, resolution)
-        tally.agree_after += after is not None and _agrees(after.outputs, resolution)
+        tally.agree_before += before is not None and agrees(before.outputs, resolution)
+        tally.agree_after += after is not None and agrees(after.outputs, resolution)
     tally.matrices.add(outcome.base_labels, outcome.candidate_labels)
     if outcome.changed:
         tally.changed += 1

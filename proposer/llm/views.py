@@ -90,13 +90,18 @@ def _loose(secret: str) -> str:
 
 
 def _scrub(value: Any, secrets: Sequence[str]) -> Any:
+    """``value`` with every string scrubbed of ``secrets``: the pattern is built (or found)
+    once per call, not once per string (a run may know many PII texts)."""
+    return _redact(value, _pattern(tuple(secrets)))
+
+
+def _redact(value: Any, pattern: re.Pattern[str] | None) -> Any:
     if isinstance(value, str):
-        pattern = _pattern(tuple(secrets))
         return value if pattern is None else pattern.sub(WITHHELD, value)
     if isinstance(value, Mapping):
-        return {str(k): _scrub(v, secrets) for k, v in value.items()}
+        return {str(k): _redact(v, pattern) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_scrub(v, secrets) for v in value]
+        return [_redact(v, pattern) for v in value]
     return value
 
 
@@ -132,9 +137,9 @@ def case_view(doc: Document, case: Mapping[str, Any], also: Sequence[str] = ()) 
     withheld values of the other cases shown with it)."""
     facts = case.get("facts") or {}
     view = CaseView(doc)
-    secrets = view.secrets(facts, also)
-    out = {k: _scrub(v, secrets) for k, v in case.items() if k != "facts"}
-    out["facts"] = view.facts(facts, secrets)
+    pattern = _pattern(tuple(view.secrets(facts, also)))
+    out = {k: _redact(v, pattern) for k, v in case.items() if k != "facts"}
+    out["facts"] = {k: _redact(v, pattern) for k, v in facts.items() if k in view.shown}
     withheld = view.withheld(facts)
     if withheld:
         out["withheld_facts"] = withheld

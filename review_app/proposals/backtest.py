@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from proposer.backtest.report import label
+from proposer.cases import agrees
 from review_app.proposals.evidence import count, outputs_text, part, percent, plain
 from rules.document import Document
 
@@ -202,14 +203,10 @@ class ChangedPage:
     rows: tuple[ChangedRow, ...]
 
 
-def _agrees(outputs: Any, resolution: Mapping[str, Any]) -> bool:
-    return isinstance(outputs, Mapping) and all(outputs.get(k) == v for k, v in resolution.items())
-
-
 def _effect(base: Any, candidate: Any, resolution: Any) -> str:
     if not isinstance(resolution, Mapping) or not resolution:
         return "no human decision to compare"
-    before, after = _agrees(base, resolution), _agrees(candidate, resolution)
+    before, after = agrees(base, resolution), agrees(candidate, resolution)
     if after and not before:
         return "fixed: now matches the person's decision"
     if before and not after:
