@@ -41,7 +41,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
+
+from bench.schema import pg_schema_url
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -247,28 +249,16 @@ def measure(url: str, total: int, distinct: bool, profile: bool) -> dict[str, An
     return {**figures, "load_seconds": round(load_seconds, 1)}
 
 
-def _pg_schema_url(base: str, schema: str, create: bool) -> str:
-    engine = create_engine(base, isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        if create:
-            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-        else:
-            conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-    engine.dispose()
-    sep = "&" if "?" in base else "?"
-    return f"{base}{sep}options=-csearch_path%3D{schema}"
-
-
 def run(args: argparse.Namespace) -> dict[str, Any]:
     results: dict[str, Any] = {}
     for distinct in (False, True) if args.distinct else (False,):
         suffix = " distinct" if distinct else ""
         schema = f"{SCHEMA}_{int(distinct)}"
         try:
-            url = _pg_schema_url(args.postgres, schema, create=True)
+            url = pg_schema_url(args.postgres, schema, create=True)
             results["postgresql" + suffix] = measure(url, args.rows, distinct, args.profile)
         finally:
-            _pg_schema_url(args.postgres, schema, create=False)
+            pg_schema_url(args.postgres, schema, create=False)
         if args.sqlite:
             with tempfile.TemporaryDirectory() as folder:
                 url = f"sqlite:///{folder}/bench.sqlite3"

@@ -27,7 +27,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import func, select
+
+from bench.schema import pg_schema_url
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -94,18 +96,6 @@ def measure(url: str, data: bytes) -> dict[str, Any]:
     }
 
 
-def _pg_schema_url(base: str, create: bool) -> str:
-    engine = create_engine(base, isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        if create:
-            conn.execute(text(f'CREATE SCHEMA "{SCHEMA}"'))
-        else:
-            conn.execute(text(f'DROP SCHEMA IF EXISTS "{SCHEMA}" CASCADE'))
-    engine.dispose()
-    sep = "&" if "?" in base else "?"
-    return f"{base}{sep}options=-csearch_path%3D{SCHEMA}"
-
-
 def run(rows: int, postgres: str | None) -> dict[str, Any]:
     data = make_csv(rows)
     results: dict[str, Any] = {}
@@ -113,9 +103,9 @@ def run(rows: int, postgres: str | None) -> dict[str, Any]:
         results["sqlite"] = measure(f"sqlite:///{folder}/bench.sqlite3", data)
     if postgres:
         try:
-            results["postgresql"] = measure(_pg_schema_url(postgres, create=True), data)
+            results["postgresql"] = measure(pg_schema_url(postgres, SCHEMA, create=True), data)
         finally:
-            _pg_schema_url(postgres, create=False)
+            pg_schema_url(postgres, SCHEMA, create=False)
     return results
 
 

@@ -34,6 +34,8 @@ from typing import Any
 from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import make_url
 
+from bench.schema import pg_schema_url
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
@@ -58,13 +60,8 @@ end
 
 
 def _pg_url(base: str) -> str:
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP SCHEMA IF EXISTS "{SCHEMA}" CASCADE'))
-        conn.execute(text(f'CREATE SCHEMA "{SCHEMA}"'))
-    admin.dispose()
-    sep = "&" if "?" in base else "?"
-    return f"{base}{sep}options=-csearch_path%3D{SCHEMA}"
+    pg_schema_url(base, SCHEMA, create=False)  # a schema an earlier run left behind
+    return pg_schema_url(base, SCHEMA, create=True)
 
 
 def _facts(n: int) -> list[dict[str, Any]]:
