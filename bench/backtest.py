@@ -50,9 +50,9 @@ sys.path.insert(0, str(ROOT))
 
 from proposer.backtest import backtest  # noqa: E402
 from rules import versions  # noqa: E402
+from rules.core.document import Document, load_document, parse_document  # noqa: E402
+from rules.core.engine import CompiledRuleset  # noqa: E402
 from rules.demo import DEMO_CSV, DEMO_RULESET, DEMO_SPEC  # noqa: E402
-from rules.document import Document, load_document, parse_document  # noqa: E402
-from rules.engine import CompiledRuleset  # noqa: E402
 from rules.history.columns import plan_columns  # noqa: E402
 from rules.history.rows import Row, prepare_rows  # noqa: E402
 from rules.history.write import insert_decisions, insert_resolutions  # noqa: E402

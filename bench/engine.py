@@ -9,13 +9,13 @@ times; the best time counts. Ratios are taken within the run, since the machines
 
 Evaluators:
 
-* ``rulebook``: ``rules.engine.compile_document(doc)`` once, then per decision
+* ``rulebook``: ``rules.core.engine.compile_document(doc)`` once, then per decision
   ``compiled.decide(facts)``: validation (the compiled fast path) plus evaluation, what
   production does;
 * ``rulebook_eval``: ``compiled.evaluate`` alone, on facts validated beforehand;
 * ``zen``: zen-engine evaluating the equivalent JDM decision table through the fastest Python
   API found by a survey of its variants made in the same run (see ``ZEN_VARIANTS``);
-* ``reference``: ``tests.rules.reference.reference_evaluate`` on facts validated beforehand.
+* ``reference``: ``tests.rules.core.reference.reference_evaluate`` on facts validated beforehand.
 """
 
 from __future__ import annotations
@@ -39,16 +39,16 @@ from typing import Any
 
 import zen
 
-from rules.document import AllOf, Between, Document, Leaf, parse_document
-from rules.engine import compile_document
-from rules.facts import validate_facts
-from rules.result import Result, Table
+from rules.core.document import AllOf, Between, Document, Leaf, parse_document
+from rules.core.engine import compile_document
+from rules.core.engine.hit_policies import Result, Table
+from rules.core.facts import validate_facts
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # the reference evaluator lives in the test tree
     sys.path.insert(0, str(ROOT))
 
-from tests.rules.reference import reference_evaluate  # noqa: E402
+from tests.rules.core.reference import reference_evaluate  # noqa: E402
 
 SHAPES = ("equality", "range")
 SIZES = (10, 100, 1000)

@@ -35,8 +35,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from rules import versions  # noqa: E402
+from rules.core.document import load_document  # noqa: E402
 from rules.demo import DEMO_CSV, DEMO_RULESET, DEMO_SPEC  # noqa: E402
-from rules.document import load_document  # noqa: E402
 from rules.history import ImportReport, import_csv  # noqa: E402
 from rules.models import Decision, Resolution  # noqa: E402
 from rules.store import Database, upgrade  # noqa: E402

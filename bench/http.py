@@ -42,7 +42,7 @@ sys.path.insert(0, str(ROOT))
 from bench.bare import LOG_TABLE  # noqa: E402
 from review_app.commands import DEFAULT_THREADS, default_workers  # noqa: E402
 from rules import accounts, versions  # noqa: E402
-from rules.document import load_document  # noqa: E402
+from rules.core.document import load_document  # noqa: E402
 from rules.models import Decision  # noqa: E402
 from rules.store import Database, upgrade  # noqa: E402
 

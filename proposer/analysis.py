@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from proposer.cases import Case, engine_value, resolved_value, review_output
-from rules.document import Document, Input, Scalar
+from rules.core.document import Document, Input, Scalar
 
 __all__ = ["SAMPLE", "Analysis", "Case", "InputRegion", "Pattern", "Transition", "analyse"]
 

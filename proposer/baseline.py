@@ -38,7 +38,7 @@ from proposer.induce import Candidate, induce
 from proposer.operations import AddRule
 from proposer.proposals import open_duplicate, record_draft
 from proposer.records import ProposalRecord
-from rules.document import Document, Scalar
+from rules.core.document import Document, Scalar
 from rules.errors import Problem
 from rules.log import stream_cases
 from rules.versions import get_ruleset, get_version

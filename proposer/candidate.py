@@ -2,7 +2,7 @@
 documents, and the scope of a change (DESIGN §5).
 
 ``apply(base, operations)`` is all or nothing: it returns a candidate that parses and passes
-:func:`rules.check.check_document` without errors, or raises
+:func:`rules.core.check.check_document` without errors, or raises
 :class:`~proposer.errors.OperationError` naming the operation at fault. ``diff_operations``
 is its inverse: ``apply(base, diff_operations(base, c)) == c`` for any candidate ``c`` that
 differs from ``base`` in its rules only.
@@ -18,10 +18,10 @@ from typing import Any
 
 from proposer.errors import OperationError
 from proposer.operations import AddRule, MoveRule, Operation, RemoveRule, UpdateRule, relocate
-from rules.check import Limits, check_document
-from rules.document import Document, Rule, parse_document
+from rules.core.check import Limits, check_document
+from rules.core.document import Document, Rule, parse_document
+from rules.core.validate import leaves
 from rules.errors import DocumentError, Problem, suggest
-from rules.validate import leaves
 
 __all__ = ["Scope", "apply", "diff_operations", "scope"]
 

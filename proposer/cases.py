@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from rules.document import Document, Scalar
+from rules.core.document import Document, Scalar
 
 __all__ = ["Case", "agrees", "engine_value", "resolved_value", "review_output"]
 

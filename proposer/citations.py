@@ -20,9 +20,9 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from proposer.cases import agrees
+from rules.core.document import Document
+from rules.core.engine import Engine, default_engine
 from rules.decisions import DecisionRecord, get_decision
-from rules.document import Document
-from rules.engine import Engine, default_engine
 from rules.errors import NotFoundError, Problem
 
 __all__ = ["MAX_CITATIONS", "VERDICTS", "CitationVerdict", "check_citations", "citation_problems"]

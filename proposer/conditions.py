@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import TypeAlias
 
-from rules.document import AllOf, Between, Document, Input, Leaf, Rule, Scalar
+from rules.core.document import AllOf, Between, Document, Input, Leaf, Rule, Scalar
 
 __all__ = [
     "MAX_CATEGORIES",

@@ -23,7 +23,7 @@ from proposer.errors import InvalidProposalError, OperationError
 from proposer.evidence import Evidence, ImpactThresholds, build_evidence
 from proposer.operations import AddRule, MoveRule, Operation, RemoveRule, UpdateRule
 from proposer.operations import parse_operations as _parse_operations
-from rules.document import Document
+from rules.core.document import Document
 from rules.errors import Problem
 from rules.versions import get_ruleset, get_version
 

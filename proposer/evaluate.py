@@ -39,15 +39,15 @@ from proposer.proposals import submit_proposal
 from proposer.records import ProposalRecord
 from proposer.review import accept_proposal
 from rules import versions
+from rules.core.document import Document, Scalar, load_document
+from rules.core.engine import Engine, default_engine
+from rules.core.validate import leaves
 from rules.demo import DEMO_RULESET, DEMO_SPEC
-from rules.document import Document, Scalar, load_document
-from rules.engine import Engine, default_engine
 from rules.errors import Problem
 from rules.history import import_csv
 from rules.history.columns import plan_columns
 from rules.history.rows import Row, prepare_rows, read_csv
 from rules.store import Database
-from rules.validate import leaves
 
 __all__ = [
     "APPROVERS",

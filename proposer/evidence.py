@@ -51,8 +51,8 @@ from proposer.cases import review_output
 from proposer.citations import CitationVerdict, check_citations
 from proposer.errors import ProposerError
 from proposer.operations import Operation
-from rules.check import check_document
-from rules.document import Document
+from rules.core.check import check_document
+from rules.core.document import Document
 from rules.errors import Problem
 
 __all__ = [

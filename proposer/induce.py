@@ -65,8 +65,8 @@ from proposer.cases import Case, engine_value, resolved_value, review_output
 from proposer.conditions import Test, candidate_tests, rule_tests, test_bits
 from proposer.errors import InductionError
 from proposer.search import Learner, Rated, Seed
-from rules.document import AllOf, Document, Rule, Scalar, condition_to_dict
-from rules.engine import Engine, default_engine
+from rules.core.document import AllOf, Document, Rule, Scalar, condition_to_dict
+from rules.core.engine import Engine, default_engine
 from rules.errors import FactsError, Problem, suggest
 
 __all__ = ["Candidate", "induce"]

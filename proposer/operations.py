@@ -9,7 +9,7 @@ A proposal is a list of operations applied in order to one base version's rules
     {"op": "move_rule", "rule_id": "approve-clean", "position": 0}
 
 ``rule`` is written in the ruleset document's own rule format and read by the document's own
-parser (:func:`rules.document.parse_document`). ``position`` is the rule's 0-based index in the
+parser (:func:`rules.core.document.parse_document`). ``position`` is the rule's 0-based index in the
 rule list right after the operation: 0 puts it first; ``len(rules)`` appends an added rule.
 ``update_rule`` replaces a rule's ``when``, ``then`` and ``description``; its id stays (the
 ``rule``'s ``id`` may be omitted; if given it must equal ``rule_id``).
@@ -38,7 +38,7 @@ from dataclasses import dataclass, replace
 from typing import Any, ClassVar, TypeAlias, TypeVar
 
 from proposer.errors import OperationError
-from rules.document import MAX_RULES, Document, Rule, parse_document
+from rules.core.document import MAX_RULES, Document, Rule, parse_document
 from rules.errors import DocumentError, Problem, suggest
 
 __all__ = [

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from proposer.drafting import Draft
 from proposer.errors import ProposalNotFoundError, ProposalStateError
 from proposer.operations import Operation, parse_operations
-from rules.document import Document, canonical_json, parse_document
+from rules.core.document import Document, canonical_json, parse_document
 from rules.errors import Problem
 from rules.models import AuditEvent, Proposal, ProposalApproval, Ruleset
 from rules.reviewed import proposal_state

@@ -1,9 +1,20 @@
-"""Rulebook's system of record. The pure core (document, validate, check, logic, engine,
-result, facts, dmn) imports no Flask, SQLAlchemy or litellm."""
+"""Rulebook's system of record, in rooms by concern (DESIGN §1):
+
+- :mod:`rules.core`: the pure engine (document, checks, compile, engine, hit policies, FEEL,
+  DMN); no Flask, SQLAlchemy or litellm;
+- :mod:`rules.store`: the database handle, tables, versions, the one decide-and-record
+  service, the decision log, accounts, settings, history import, the demo;
+- :mod:`rules.audit`: the hash chain and every verifier of what it vouches for;
+- :mod:`rules.api`: the HTTP blueprint, calling the store's services;
+- :mod:`rules.cli`: the ``rulebook`` command.
+
+Dependencies point one way: ``api``/``cli`` → ``store``/``audit`` → ``core``; every error
+derives from :class:`rules.errors.RulebookError`. This package exports the core's API.
+"""
 
 from __future__ import annotations
 
-from rules.document import Document, load_document, parse_document
+from rules.core import Document, Result, load_document, parse_document, validate_facts
 from rules.errors import (
     CompileError,
     DmnError,
@@ -14,8 +25,6 @@ from rules.errors import (
     Problem,
     RulesError,
 )
-from rules.facts import validate_facts
-from rules.result import Result
 
 __all__ = [
     "CompileError",

@@ -26,7 +26,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from rules.document import canonical_json
+from rules.core.document import canonical_json
 from rules.models import AuditEvent, AuditHead, utcnow
 from rules.vouched import Vouchers
 

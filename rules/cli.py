@@ -20,7 +20,7 @@ from typing import Any, NoReturn
 
 import click
 
-from rules.document import SLUG, Document, load_document
+from rules.core.document import SLUG, Document, load_document
 from rules.errors import Problem, RulesError, suggest
 
 __all__ = [
@@ -191,7 +191,7 @@ def ruleset() -> None:
 @json_option
 def check(file: str, as_json: bool) -> None:
     """Run the static checks on FILE; exit 1 if any is an error."""
-    from rules.check import check_document
+    from rules.core.check import check_document
 
     doc = _document(file, as_json)
     problems = check_document(doc)
@@ -231,7 +231,7 @@ def parse_facts(text: str, as_json: bool) -> Any:
 @json_option
 def eval_(file: str, facts_text: str, as_json: bool) -> None:
     """Evaluate FILE on facts; nothing is recorded."""
-    from rules.engine import evaluate
+    from rules.core.engine import evaluate
 
     doc = _document(file, as_json)
     facts = parse_facts(facts_text, as_json)
@@ -266,7 +266,7 @@ def dmn_import(model: str, output: str | None, decision: str | None, as_json: bo
     """Turn a DMN decision table into a ruleset document."""
     import yaml
 
-    from rules.dmn import import_dmn
+    from rules.core.dmn import import_dmn
 
     try:
         doc = import_dmn(read_bytes(model), decision=decision)
@@ -308,7 +308,7 @@ def dmn_export(
     folder. DMN has no place for review settings or protected/pii flags, so they are not
     written.
     """
-    from rules.dmn import export_dmn
+    from rules.core.dmn import export_dmn
 
     doc, number = _export_source(source, number, database_url)
     try:
@@ -358,7 +358,7 @@ def _export_source(
 @json_option
 def dmn_verify(model: str, tests: str, as_json: bool) -> None:
     """Run a DMN TCK test file through import and the engine; exit 1 on any failure."""
-    from rules.dmn import verify
+    from rules.core.dmn import verify
 
     try:
         report = verify(read_bytes(model), read_bytes(tests))

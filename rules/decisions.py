@@ -17,8 +17,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from rules import audit
-from rules.document import Document, Output, Scalar
-from rules.engine import Engine, default_engine
+from rules.core.document import Document, Output, Scalar
+from rules.core.engine import Engine, default_engine
+from rules.core.engine.hit_policies import Result
 from rules.errors import (
     ConflictError,
     FactsError,
@@ -28,7 +29,6 @@ from rules.errors import (
     suggest,
 )
 from rules.models import Decision, Resolution, Ruleset, Version, utcnow
-from rules.result import Result
 from rules.versions import _documents
 
 __all__ = [

@@ -17,7 +17,7 @@ from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
 from rules import accounts, versions
-from rules.document import load_document
+from rules.core.document import load_document
 from rules.errors import UnavailableError
 from rules.history import ImportReport, ImportSpec, import_csv
 from rules.models import ROLES, SCOPES, ApiKey, Ruleset, User

@@ -32,6 +32,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
+from rules.core.engine import Engine, default_engine
 from rules.decisions import (
     DecisionRecord,
     _check_request_id,
@@ -40,7 +41,6 @@ from rules.decisions import (
     _Target,
     _target,
 )
-from rules.engine import Engine, default_engine
 from rules.errors import ConflictError, InvalidRequestError, UnavailableError
 from rules.models import Decision, Ruleset, utcnow
 from rules.store import Database

@@ -31,7 +31,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from rules.document import canonical_json
+from rules.core.document import canonical_json
 from rules.imported import canonical
 from rules.models import LlmRun, Proposal, ProposalApproval, Ruleset, Version
 

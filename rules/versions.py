@@ -21,8 +21,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from rules import audit
-from rules.check import check_document
-from rules.document import Document, parse_document
+from rules.core.check import check_document
+from rules.core.document import Document, parse_document
 from rules.errors import ConflictError, InvalidRequestError, NotFoundError, suggest
 from rules.models import Activation, Ruleset, Version, utcnow
 

@@ -21,11 +21,11 @@ from proposer.backtest.report import Backtest, ChangedDecision, Matrices, labels
 from proposer.backtest.window import Window
 from proposer.cases import agrees
 from proposer.errors import BacktestError
-from rules.document import Document
-from rules.engine import CompiledRuleset
+from rules.core.document import Document
+from rules.core.engine import CompiledRuleset
+from rules.core.engine.hit_policies import Result
 from rules.errors import FactsError, Problem
 from rules.log import LoggedCase, stream_cases
-from rules.result import Result
 from rules.versions import get_version
 
 __all__ = ["CACHE", "KEEP", "backtest"]

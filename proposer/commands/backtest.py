@@ -14,7 +14,7 @@ from proposer.backtest import backtest as run_backtest
 from proposer.commands import proposer_command
 from rules.cli import read_bytes
 from rules.commands import Cli
-from rules.document import load_document
+from rules.core.document import load_document
 from rules.errors import InvalidRequestError, Problem
 
 __all__ = ["backtest", "backtest_lines"]

@@ -24,9 +24,9 @@ from proposer.evaluate import REPRODUCE, Evaluation, evaluate
 from proposer.induce import Candidate, induce
 from rules.cli import echo_json, fail, json_option, read_bytes
 from rules.commands import database_error
+from rules.core.document import Document, load_document, parse_document
+from rules.core.engine import default_engine
 from rules.demo import DEMO_CSV, DEMO_RULESET, DEMO_SPEC
-from rules.document import Document, load_document, parse_document
-from rules.engine import default_engine
 from rules.errors import RulesError
 from rules.history.columns import plan_columns
 from rules.history.rows import prepare_rows, read_csv

@@ -24,10 +24,10 @@ from proposer.llm.context import Denied, ToolContext
 from proposer.llm.views import secret_texts, untrusted
 from proposer.operations import AddRule, Operation, UpdateRule, parse_operations
 from proposer.proposals import create_proposal
-from rules.document import Document
+from rules.core.document import Document
+from rules.core.validate import leaves
 from rules.errors import Problem, RulesError, suggest
 from rules.models import Decision
-from rules.validate import leaves
 
 __all__ = ["KEEP_CHANGED", "input_problems", "run_backtest", "submit_proposal"]
 

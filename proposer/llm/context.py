@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from proposer.llm.budget import Budget
 from proposer.llm.views import MIN_SECRET, CaseView
 from proposer.records import ProposalRecord
-from rules.document import Document
+from rules.core.document import Document
 from rules.errors import Problem
 from rules.log import stream_cases
 

@@ -41,7 +41,7 @@ from proposer.llm.prompt import Prompt
 from proposer.llm.settings import LlmSettings
 from proposer.llm.tools import TOOL_SCHEMA_VERSION
 from rules import audit
-from rules.document import canonical_json
+from rules.core.document import canonical_json
 from rules.models import LlmRun, Ruleset, utcnow
 from rules.versions import VersionInfo
 

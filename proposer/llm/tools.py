@@ -12,7 +12,7 @@ from typing import Any
 
 from proposer.llm.schema import Param, ToolSpec
 from proposer.operations import MAX_OPERATIONS
-from rules.document import MAX_RULES, canonical_json
+from rules.core.document import MAX_RULES, canonical_json
 
 __all__ = [
     "MAX_CITED",

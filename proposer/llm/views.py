@@ -30,7 +30,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from rules.document import Document
+from rules.core.document import Document
 
 __all__ = [
     "UNTRUSTED",

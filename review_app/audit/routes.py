@@ -36,7 +36,7 @@ from review_app.auth.clock import now
 from rules import audit
 from rules.api.extensions import database
 from rules.audit import EXPORT_FIELDS, AuditRecord
-from rules.document import canonical_json
+from rules.core.document import canonical_json
 from rules.errors import InvalidRequestError, Problem
 
 __all__ = ["bp"]

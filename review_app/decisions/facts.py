@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from review_app.rulesets.table import value_text
-from rules.document import Document
+from rules.core.document import Document
 
 __all__ = ["MASK", "FactRow", "fact_rows", "output_pairs"]
 

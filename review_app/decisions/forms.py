@@ -28,7 +28,7 @@ from wtforms.validators import (  # type: ignore[import-untyped]
 )
 
 from review_app.rulesets.table import value_text
-from rules.document import Output, Scalar
+from rules.core.document import Output, Scalar
 from rules.models import SOURCES
 
 __all__ = [

@@ -14,7 +14,7 @@ from typing import Any
 from proposer.backtest.report import label
 from proposer.cases import agrees
 from review_app.proposals.evidence import count, outputs_text, part, percent, plain
-from rules.document import Document
+from rules.core.document import Document
 
 __all__ = [
     "MASK",

@@ -40,7 +40,7 @@ from review_app.proposals.ruletext import (
     side_by_side,
 )
 from review_app.proposals.runrecord import RunView, run_view
-from rules.document import Document, Rule
+from rules.core.document import Document, Rule
 
 __all__ = ["CHANGED_PAGE_SIZE", "Dossier", "RuleChange", "author_kind", "build", "rule_changes"]
 

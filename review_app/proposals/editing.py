@@ -20,7 +20,7 @@ from wtforms import SelectChoice  # type: ignore[import-untyped]
 from proposer import AddRule, MoveRule, Operation, ProposalRecord, RemoveRule, UpdateRule
 from review_app.proposals.forms import OUTPUT_PREFIX, EditForm
 from review_app.proposals.values import format_output, format_value, parse_output, parse_value
-from rules.document import AllOf, Condition, Document, Leaf, Not, condition_to_dict
+from rules.core.document import AllOf, Condition, Document, Leaf, Not, condition_to_dict
 
 __all__ = [
     "FormMismatch",

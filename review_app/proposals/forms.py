@@ -30,7 +30,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, Optional  # 
 from proposer.drafting import MAX_NOTE, MAX_RATIONALE, MAX_TITLE
 from review_app.proposals.ruletext import OP_TEXT
 from review_app.proposals.values import format_output
-from rules.document import OPS, Document, Output
+from rules.core.document import OPS, Document, Output
 
 __all__ = [
     "OUTPUT_PREFIX",

@@ -25,7 +25,7 @@ from typing import Any
 
 import yaml
 
-from rules.document import AllOf, Between, Condition, Document, Leaf, Not, Rule, Scalar
+from rules.core.document import AllOf, Between, Condition, Document, Leaf, Not, Rule, Scalar
 
 __all__ = [
     "OP_TEXT",

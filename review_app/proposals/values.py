@@ -24,7 +24,7 @@ import json
 import math
 from typing import Any
 
-from rules.document import Between, Input, Output, Scalar
+from rules.core.document import Between, Input, Output, Scalar
 
 __all__ = [
     "NO_VALUE_OPS",

@@ -18,7 +18,7 @@ from typing import Any
 import yaml
 
 from review_app.rulesets.table import condition_text, value_text
-from rules.document import AllOf, Document, Rule
+from rules.core.document import AllOf, Document, Rule
 from rules.versions import VersionDiff
 
 __all__ = ["Change", "Comparison", "Line", "compare", "rule_lines", "side_by_side"]

@@ -16,7 +16,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from rules.document import (
+from rules.core.document import (
     AllOf,
     AnyOf,
     Between,

@@ -10,7 +10,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from rules import versions
 from rules.commands import Cli, database_error
-from rules.document import Document
+from rules.core.document import Document
 from rules.errors import NotFoundError
 
 __all__ = ["recorded_document"]

@@ -12,7 +12,7 @@ import yaml
 from rules import versions
 from rules.cli import read_bytes
 from rules.commands import Cli, service_command, when
-from rules.document import load_document
+from rules.core.document import load_document
 from rules.versions import ActivationInfo, VersionInfo
 
 __all__ = ["activate_", "create_", "diff_", "list_", "show_", "versions_"]

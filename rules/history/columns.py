@@ -13,8 +13,8 @@ import re
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 
+from rules.core.document import Document, Output, Scalar
 from rules.decisions import check_outputs
-from rules.document import Document, Output, Scalar
 from rules.errors import InvalidRequestError, Problem, suggest
 
 __all__ = ["Column", "Plan", "parse_map", "plan_columns", "typed_cell"]

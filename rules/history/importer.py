@@ -13,15 +13,15 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from rules import audit
-from rules.document import Document, Scalar
-from rules.engine import Engine, default_engine
+from rules.core.document import Document, Scalar
+from rules.core.engine import Engine, default_engine
+from rules.core.engine.hit_policies import Result
 from rules.errors import ConflictError, Problem
 from rules.history.columns import plan_columns
 from rules.history.rows import Row, prepare_rows, read_csv, rejected
 from rules.history.write import existing, insert_decisions, insert_resolutions
 from rules.imported import ImportDigest, digest_of, id_runs
 from rules.models import Ruleset, Version, utcnow
-from rules.result import Result
 from rules.versions import document_of, get_ruleset
 
 __all__ = ["ImportReport", "ImportSpec", "import_csv", "overrides"]

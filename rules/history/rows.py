@@ -11,11 +11,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from rules.document import Document, Scalar
-from rules.engine import Engine
+from rules.core.document import Document, Scalar
+from rules.core.engine import Engine
+from rules.core.engine.hit_policies import Result
 from rules.errors import FactsError, InvalidRequestError, Problem, suggest
 from rules.history.columns import Plan, typed_cell
-from rules.result import Result
 
 __all__ = ["MAX_PROBLEMS", "Row", "prepare_rows", "read_csv", "rejected"]
 

@@ -19,7 +19,7 @@ from werkzeug.test import TestResponse
 from review_app import create_app
 from rules import accounts, versions
 from rules.api import DB_EXTENSION
-from rules.document import Document, load_document
+from rules.core.document import Document, load_document
 from rules.models import SCOPES, Base
 from rules.store import Database
 

@@ -10,8 +10,8 @@ from sqlalchemy.engine import make_url
 
 from bench import bare
 from bench import http as bench
-from rules.document import load_document
-from rules.engine import Engine
+from rules.core.document import load_document
+from rules.core.engine import Engine
 from tests.rules.storecases import MORTGAGE
 
 

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from proposer.analysis import SAMPLE, Case, analyse
-from rules.document import Document, load_document
+from rules.core.document import Document, load_document
 
 DOC = """
 name: loans

@@ -27,7 +27,7 @@ from sqlalchemy import update
 from proposer.backtest import Backtest, BacktestError, Window, backtest
 from proposer.backtest.report import MAX_CELLS, OTHER, Matrices
 from rules import decisions, versions
-from rules.document import Document
+from rules.core.document import Document
 from rules.models import Decision
 from rules.store import Database
 from tests.rules.storecases import APPROVE, NAME, mortgage, threshold, variant

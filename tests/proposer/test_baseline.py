@@ -20,11 +20,11 @@ from proposer import (
 )
 from proposer.baseline import AUTHOR
 from rules import audit, versions
+from rules.core.document import Document, load_document, parse_document
+from rules.core.validate import leaves
 from rules.demo import DEMO_CSV, DEMO_RULESET, DEMO_SPEC
-from rules.document import Document, load_document, parse_document
 from rules.history import import_csv
 from rules.store import Database
-from rules.validate import leaves
 
 NAME = "mortgage-approval"
 SLICE = 600

@@ -18,9 +18,9 @@ from proposer.commands.evaluate import SETTINGS, frontier
 from proposer.evaluate import ANALYST, APPROVERS, evaluate
 from rules import audit
 from rules.cli import main
+from rules.core.document import Document, load_document, parse_document
+from rules.core.engine import Engine
 from rules.demo import DEMO_CSV, DEMO_RULESET
-from rules.document import Document, load_document, parse_document
-from rules.engine import Engine
 from rules.store import Database
 
 PROTECTED = {"afam", "single"}

@@ -28,9 +28,9 @@ from proposer.conditions import candidate_tests, roundness, rule_tests
 from proposer.errors import InductionError
 from proposer.induce import Candidate, induce
 from proposer.search import wider
-from rules.check import check_document
-from rules.document import Document, load_document, parse_document
-from rules.engine import Engine
+from rules.core.check import check_document
+from rules.core.document import Document, load_document, parse_document
+from rules.core.engine import Engine
 
 ROOT = Path(__file__).resolve().parents[2]
 ENGINE = Engine()

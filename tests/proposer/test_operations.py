@@ -24,8 +24,8 @@ from proposer import (
     scope,
 )
 from proposer.operations import MAX_OPERATIONS, rule_to_dict
-from rules.document import MAX_RULES, Document, Input, Rule, load_document, parse_document
-from rules.engine import evaluate
+from rules.core.document import MAX_RULES, Document, Input, Rule, load_document, parse_document
+from rules.core.engine import evaluate
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 MORTGAGE = load_document((EXAMPLES / "mortgage.yaml").read_text())

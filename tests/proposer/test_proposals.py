@@ -33,8 +33,8 @@ from proposer import (
     submit_proposal,
 )
 from rules import audit, decisions, versions
-from rules.document import Document
-from rules.engine import evaluate
+from rules.core.document import Document
+from rules.core.engine import evaluate
 from rules.errors import ConflictError
 from rules.models import AuditEvent, Proposal, ProposalApproval, Version
 from rules.store import Database

@@ -14,7 +14,7 @@ from flask import Flask
 from sqlalchemy import update
 
 from rules import audit, decisions, versions
-from rules.document import load_document
+from rules.core.document import load_document
 from rules.models import Decision, Resolution
 from tests.api.conftest import APPROVE, NAME, REFER, mortgage
 from tests.review_app.conftest import Browser, audit_seq, count, db_of

@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from proposer import edit_proposal
 from review_app.proposals.values import format_value, parse_value
-from rules.document import Between, Input, parse_document
+from rules.core.document import Between, Input, parse_document
 from rules.models import AuditEvent
 from tests.review_app.conftest import Browser, audit_seq, db_of
 from tests.review_app.test_proposals_support import (

@@ -16,7 +16,7 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from rules import accounts, audit, decisions, versions
-from rules.document import Document, load_document, parse_document
+from rules.core.document import Document, load_document, parse_document
 from rules.history import ImportSpec, import_csv
 from rules.models import Proposal, Ruleset
 from rules.reviewed import proposal_state

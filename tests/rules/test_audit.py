@@ -21,7 +21,7 @@ import pytest
 from sqlalchemy import insert, select, update
 
 from rules import audit, decisions
-from rules.document import canonical_json
+from rules.core.document import canonical_json
 from rules.models import AuditEvent, Resolution, Version, utcnow
 from rules.store import Database
 from tests.rules.storecases import History, build_history, count, import_history, raw, scalar

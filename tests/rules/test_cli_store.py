@@ -17,9 +17,9 @@ from sqlalchemy import text
 from rules import accounts, decisions, versions
 from rules.cli import main
 from rules.commands import cli_actor
-from rules.dmn import import_dmn
-from rules.document import Document, load_document, parse_document
-from rules.engine import evaluate
+from rules.core.dmn import import_dmn
+from rules.core.document import Document, load_document, parse_document
+from rules.core.engine import evaluate
 from rules.store import Database
 from tests.rules.storecases import proposal
 

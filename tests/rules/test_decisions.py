@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from rules import decisions, versions
-from rules.engine import evaluate
+from rules.core.engine import evaluate
 from rules.errors import ConflictError, FactsError, InvalidRequestError, NotFoundError
 from rules.store import Database
 from tests.rules.storecases import (

@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from bench import history as bench
 from rules import audit, decisions, versions
 from rules.cli import main
-from rules.document import load_document
+from rules.core.document import load_document
 from rules.errors import ConflictError, InvalidRequestError
 from rules.history import ImportReport, ImportSpec, import_csv, importer, write
 from rules.history.columns import typed_cell

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from rules import audit, decisions, versions
-from rules.document import load_document
+from rules.core.document import load_document
 from rules.store import Database
 
 MORTGAGE = Path(__file__).resolve().parents[2] / "examples" / "mortgage.yaml"

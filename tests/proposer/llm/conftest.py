@@ -24,7 +24,7 @@ os.environ["JITTER"] = "0"
 
 from proposer.llm import LlmRunResult, LlmSettings, run_llm_proposer
 from rules import decisions, versions
-from rules.document import parse_document
+from rules.core.document import parse_document
 from rules.settings import ENV_LLM_DISABLED
 from rules.store import Database
 from tests.conftest import reset_pg

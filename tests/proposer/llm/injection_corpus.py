@@ -15,7 +15,7 @@ import yaml
 from sqlalchemy.orm import Session
 
 from rules import decisions
-from rules.document import parse_document
+from rules.core.document import parse_document
 from rules.versions import create_ruleset
 from tests.proposer.llm.conftest import DOCUMENT as BASE_DOCUMENT
 from tests.proposer.llm.conftest import NAME, OTHER

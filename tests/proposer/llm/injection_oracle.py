@@ -19,10 +19,10 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from rules.check import check_document
+from rules.core.check import check_document
+from rules.core.document import Document, parse_document
+from rules.core.engine import default_engine
 from rules.decisions import DecisionRecord, get_decision
-from rules.document import Document, parse_document
-from rules.engine import default_engine
 from rules.errors import DocumentError, NotFoundError
 from rules.log import stream_cases
 from rules.versions import get_ruleset, get_version

@@ -10,7 +10,7 @@ import hashlib
 import json
 from typing import Any
 
-from rules.document import canonical_json
+from rules.core.document import canonical_json
 from tests.proposer.llm.injection_calls import MAX_ECHO, NUL_MARK
 from tests.proposer.llm.injection_checks import entries, evidence_verdicts
 from tests.proposer.llm.injection_run import Outcome, leaves

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from proposer.llm.views import WITHHELD, case_view, document_view
-from rules.document import parse_document
+from rules.core.document import parse_document
 from tests.proposer.llm.conftest import DOCUMENT
 
 DOC = parse_document(
