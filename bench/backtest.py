@@ -3,14 +3,14 @@
     .venv/bin/python -m bench.backtest --out bench/results/backtest.json [--rows 1000000]
         [--postgres URL] [--sqlite] [--distinct] [--profile]
 
-The log is the demo's: the HMDA ruleset (examples/hmda.yaml) as version 1, and ``--rows``
-decisions whose facts are rows drawn at random (seeded) from data/hmda_boston.csv, each decided
-by the engine and resolved with the lender's decision from the file's ``deny`` column, as
-``rulebook history import`` records them, one second apart. They are bulk-loaded (PostgreSQL
-COPY through :mod:`rules.history.write`), untimed. The file has 2,380 rows, so facts repeat and
-the backtest's evaluation cache does most of the work; ``--distinct`` also measures a log whose
-fact sets are all unique (``unemp``, which no rule reads, gets a tiny offset per row), where the
-cache never hits: the worst case, every decision evaluated twice.
+The log is the demo's: the HMDA ruleset (examples/hmda.yaml) as version 1, and ``--rows`` decisions
+whose facts are rows drawn at random (seeded) from data/hmda_boston.csv, each decided by the engine
+and resolved with the lender's decision from the file's ``deny`` column, as ``rulebook history
+import`` records them, one second apart. They are bulk-loaded (PostgreSQL COPY through
+:mod:`rules.store.history.write`), untimed. The file has 2,380 rows, so facts repeat and the
+backtest's evaluation cache does most of the work; ``--distinct`` also measures a log whose fact
+sets are all unique (``unemp``, which no rule reads, gets a tiny offset per row), where the cache
+never hits: the worst case, every decision evaluated twice.
 
 Timed: :func:`proposer.backtest.backtest` of a candidate that raises the clean-credit rule's
 debt ratio limit (``pirat <= 0.36`` to ``<= 0.40``) against version 1, over every decision, from
@@ -49,14 +49,17 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from proposer.backtest import backtest  # noqa: E402
-from rules import versions  # noqa: E402
 from rules.core.document import Document, load_document, parse_document  # noqa: E402
 from rules.core.engine import CompiledRuleset  # noqa: E402
-from rules.demo import DEMO_CSV, DEMO_RULESET, DEMO_SPEC  # noqa: E402
-from rules.history.columns import plan_columns  # noqa: E402
-from rules.history.rows import Row, prepare_rows  # noqa: E402
-from rules.history.write import insert_decisions, insert_resolutions  # noqa: E402
-from rules.store import Database, upgrade  # noqa: E402
+from rules.store import (  # noqa: E402
+    Database,
+    upgrade,
+    versions,
+)
+from rules.store.demo import DEMO_CSV, DEMO_RULESET, DEMO_SPEC  # noqa: E402
+from rules.store.history.columns import plan_columns  # noqa: E402
+from rules.store.history.rows import Row, prepare_rows  # noqa: E402
+from rules.store.history.write import insert_decisions, insert_resolutions  # noqa: E402
 
 SEED = 20240601
 SCHEMA = f"rb_bench_backtest_{os.getpid()}"

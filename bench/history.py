@@ -34,12 +34,15 @@ from bench.schema import pg_schema_url
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from rules import versions  # noqa: E402
 from rules.core.document import load_document  # noqa: E402
-from rules.demo import DEMO_CSV, DEMO_RULESET, DEMO_SPEC  # noqa: E402
-from rules.history import ImportReport, import_csv  # noqa: E402
-from rules.models import Decision, Resolution  # noqa: E402
-from rules.store import Database, upgrade  # noqa: E402
+from rules.store import (  # noqa: E402
+    Database,
+    upgrade,
+    versions,
+)
+from rules.store.demo import DEMO_CSV, DEMO_RULESET, DEMO_SPEC  # noqa: E402
+from rules.store.history import ImportReport, import_csv  # noqa: E402
+from rules.store.models import Decision, Resolution  # noqa: E402
 
 SEED = 20240601
 SCHEMA = f"rb_bench_history_{os.getpid()}"

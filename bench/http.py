@@ -41,10 +41,9 @@ sys.path.insert(0, str(ROOT))
 
 from bench.bare import LOG_TABLE  # noqa: E402
 from review_app.commands import DEFAULT_THREADS, default_workers  # noqa: E402
-from rules import accounts, versions  # noqa: E402
 from rules.core.document import load_document  # noqa: E402
-from rules.models import Decision  # noqa: E402
-from rules.store import Database, upgrade  # noqa: E402
+from rules.store import Database, accounts, upgrade, versions  # noqa: E402  # noqa: E402
+from rules.store.models import Decision  # noqa: E402
 
 SCHEMA = "rb_bench_http"
 LUA_DONE = """

@@ -1,4 +1,4 @@
-"""Alembic environment bound to Rulebook's one metadata (``rules.models.Base``).
+"""Alembic environment bound to Rulebook's one metadata (``rules.store.models.Base``).
 
 The database URL comes from the Alembic config when set (``rulebook db upgrade`` sets it),
 else from ``RULEBOOK_DATABASE_URL``, else the embedded SQLite file.
@@ -9,8 +9,8 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import pool
 
-from rules.models import Base
 from rules.store import Database, default_url
+from rules.store.models import Base
 
 config = context.config
 target_metadata = Base.metadata

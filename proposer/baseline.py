@@ -3,7 +3,8 @@ evidence (DESIGN §5: with no model configured, it does the job, so the product 
 
 The pipeline, for ruleset ``name``:
 
-1. stream the logged cases in the window (default: all of the log) from :mod:`rules.log`;
+1. stream the logged cases in the window (default: all of the log) from
+   :mod:`rules.store.decision_log`;
 2. :func:`proposer.analysis.analyse` them (the rationale names the pattern a rule answers);
 3. :func:`proposer.induce.induce` candidate rules for each value of the review output that is
    not itself a review value (``approve`` and ``decline`` when ``refer`` is reviewed), in the
@@ -40,8 +41,8 @@ from proposer.proposals import open_duplicate, record_draft
 from proposer.records import ProposalRecord
 from rules.core.document import Document, Scalar
 from rules.errors import Problem
-from rules.log import stream_cases
-from rules.versions import get_ruleset, get_version
+from rules.store.decision_log import stream_cases
+from rules.store.versions import get_ruleset, get_version
 
 __all__ = [
     "AUTHOR",

@@ -1,7 +1,7 @@
 """The proposer's view of a logged decision, and how to read the review output from it.
 
 :class:`Case` is deliberately small: any object with the same attribute names (a logged case,
-a ``rules.decisions.DecisionRecord``) adapts through :meth:`Case.from_logged`.
+a ``rules.store.decisions.DecisionRecord``) adapts through :meth:`Case.from_logged`.
 """
 
 from __future__ import annotations

@@ -22,8 +22,8 @@ from sqlalchemy.orm import Session
 from proposer.cases import agrees
 from rules.core.document import Document
 from rules.core.engine import Engine, default_engine
-from rules.decisions import DecisionRecord, get_decision
 from rules.errors import NotFoundError, Problem
+from rules.store.decisions import DecisionRecord, get_decision
 
 __all__ = ["MAX_CITATIONS", "VERDICTS", "CitationVerdict", "check_citations", "citation_problems"]
 

@@ -25,7 +25,7 @@ from proposer.operations import AddRule, MoveRule, Operation, RemoveRule, Update
 from proposer.operations import parse_operations as _parse_operations
 from rules.core.document import Document
 from rules.errors import Problem
-from rules.versions import get_ruleset, get_version
+from rules.store.versions import get_ruleset, get_version
 
 __all__ = [
     "MAX_ACTOR",

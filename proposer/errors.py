@@ -16,7 +16,7 @@ Every user-facing error says what was wrong, where, and what would be right::
                                     already approved it (403)
 
 A stale base at acceptance is :class:`rules.errors.ConflictError` (from
-:func:`rules.versions.create_version`, or raised before any approval is recorded), telling to
+:func:`rules.store.versions.create_version`, or raised before any approval is recorded), telling to
 rebase. Proposal problem codes: RB940 a proposal field is missing or malformed; RB941 an impact
 threshold setting is not valid; RB942 the operations leave the base unchanged; RB943 the step is
 not allowed in the proposal's status; RB944 four eyes.

@@ -1,11 +1,11 @@
 """The proposer measured on real data, through the real service (``rulebook proposer evaluate``).
 
 The issue's protocol on a CSV of past cases with their real outcomes (by default the Boston HMDA
-file and the demo ruleset, ``rules.demo``): the rows with an odd case id are the *history*, the
-even ones are *held out*.
+file and the demo ruleset, ``rules.store.demo``): the rows with an odd case id are the *history*,
+the even ones are *held out*.
 
 1. version 1 of the demo ruleset is created and the history imported into ``db`` exactly as
-   ``rulebook history import`` does (:func:`rules.history.import_csv`, the demo's mapping);
+   ``rulebook history import`` does (:func:`rules.store.history.import_csv`, the demo's mapping);
 2. each round runs the deterministic proposer (:func:`proposer.propose_baseline`, its best
    proposal), submits it as an analyst, has it accepted by an approver (a second, different one
    when it is high impact), and activates the new version; rounds stop early when the proposer
@@ -38,16 +38,15 @@ from proposer.operations import AddRule
 from proposer.proposals import submit_proposal
 from proposer.records import ProposalRecord
 from proposer.review import accept_proposal
-from rules import versions
 from rules.core.document import Document, Scalar, load_document
 from rules.core.engine import Engine, default_engine
 from rules.core.validate import leaves
-from rules.demo import DEMO_RULESET, DEMO_SPEC
 from rules.errors import Problem
-from rules.history import import_csv
-from rules.history.columns import plan_columns
-from rules.history.rows import Row, prepare_rows, read_csv
-from rules.store import Database
+from rules.store import Database, versions
+from rules.store.demo import DEMO_RULESET, DEMO_SPEC
+from rules.store.history import import_csv
+from rules.store.history.columns import plan_columns
+from rules.store.history.rows import Row, prepare_rows, read_csv
 
 __all__ = [
     "APPROVERS",

@@ -13,7 +13,7 @@ Every change runs in the caller's transaction, writes its row and appends its au
 :func:`proposer.drafting.draft` computes it whenever the candidate is made or remade, and an
 edit or rebase clears the approvals given to what was there before.
 
-Locks follow :mod:`rules.versions`: the ruleset row, then the proposal row, then the audit
+Locks follow :mod:`rules.store.versions`: the ruleset row, then the proposal row, then the audit
 head. The slow part (the backtest) runs before any lock is taken; the row is then checked to be
 unchanged since it was read.
 """
@@ -51,8 +51,8 @@ from proposer.review import accept_proposal, reject_proposal
 from proposer.revise import edit_proposal, rebase_proposal
 from rules import audit
 from rules.errors import Problem, suggest
-from rules.models import PROPOSAL_STATUSES, Proposal, Ruleset, utcnow
-from rules.versions import get_ruleset
+from rules.store.models import PROPOSAL_STATUSES, Proposal, Ruleset, utcnow
+from rules.store.versions import get_ruleset
 
 __all__ = [
     "MAX_LIST",

@@ -21,8 +21,8 @@ from proposer.errors import ProposalNotFoundError, ProposalStateError
 from proposer.operations import Operation, parse_operations
 from rules.core.document import Document, canonical_json, parse_document
 from rules.errors import Problem
-from rules.models import AuditEvent, Proposal, ProposalApproval, Ruleset
 from rules.reviewed import proposal_state
+from rules.store.models import AuditEvent, Proposal, ProposalApproval, Ruleset
 
 __all__ = [
     "OPEN",
@@ -147,7 +147,7 @@ def read_proposal(session: Session, proposal_id: int) -> tuple[Proposal, str]:
 
 def lock_proposal(session: Session, proposal_id: int) -> tuple[Proposal, str]:
     """The row, locked in the order version writers use: its ruleset's row (FOR NO KEY
-    UPDATE, as :mod:`rules.versions` does), then the proposal's row. The caller then locks
+    UPDATE, as :mod:`rules.store.versions` does), then the proposal's row. The caller then locks
     the audit head (:func:`rules.audit.lock_head`) before writing."""
     row, name = read_proposal(session, proposal_id)
     session.execute(

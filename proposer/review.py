@@ -6,7 +6,7 @@ who submitted or edited it is the one who counts. Only a submitted proposal is a
 person other than the approver has always put their name to it. A low-impact proposal is
 accepted by one approver; a high-impact one (or one with no impact class) needs two different
 approvers: the first approval is recorded (``proposal.approved``) and the proposal stays open,
-the second accepts. Accepting creates the next version (:func:`rules.versions.create_version`)
+the second accepts. Accepting creates the next version (:func:`rules.store.versions.create_version`)
 and does not activate it. A proposal whose base is no longer the latest version must be
 rebased first (ConflictError): nothing is recorded for it until then.
 """
@@ -25,8 +25,8 @@ from proposer.errors import (
 from proposer.records import OPEN, ProposalRecord, event_payload, lock_proposal, to_records
 from rules import audit
 from rules.errors import ConflictError, Problem
-from rules.models import Proposal, ProposalApproval, Version, utcnow
-from rules.versions import create_version
+from rules.store.models import Proposal, ProposalApproval, Version, utcnow
+from rules.store.versions import create_version
 
 __all__ = ["accept_proposal", "reject_proposal"]
 

@@ -33,8 +33,8 @@ from proposer.records import (
 )
 from rules import audit
 from rules.errors import Problem
-from rules.models import Proposal, ProposalApproval, utcnow
-from rules.versions import get_ruleset
+from rules.store.models import Proposal, ProposalApproval, utcnow
+from rules.store.versions import get_ruleset
 
 __all__ = ["edit_proposal", "rebase_proposal"]
 

@@ -44,8 +44,8 @@ from urllib.parse import urlencode
 from flask import Flask, abort, flash, g, redirect, request, url_for
 from werkzeug.wrappers import Response
 
-from rules.accounts import UserInfo
-from rules.models import ROLES
+from rules.store.accounts import UserInfo
+from rules.store.models import ROLES
 
 __all__ = [
     "ACCESS",

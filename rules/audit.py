@@ -27,7 +27,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from rules.core.document import canonical_json
-from rules.models import AuditEvent, AuditHead, utcnow
+from rules.store.models import AuditEvent, AuditHead, utcnow
 from rules.vouched import Vouchers
 
 __all__ = [

@@ -30,7 +30,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from rules.models import Decision, Resolution, Ruleset
+from rules.store.models import Decision, Resolution, Ruleset
 
 __all__ = ["ImportDigest", "Imports", "canonical", "digest_of", "id_runs"]
 

@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session
 
 from rules.core.document import canonical_json
 from rules.imported import canonical
-from rules.models import LlmRun, Proposal, ProposalApproval, Ruleset, Version
+from rules.store.models import LlmRun, Proposal, ProposalApproval, Ruleset, Version
 
 __all__ = ["STATE_FIELDS", "Proposals", "Runs", "proposal_digest", "proposal_state"]
 

@@ -32,8 +32,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from rules.imported import Imports, canonical
-from rules.models import Activation, Resolution, Ruleset, Version
 from rules.reviewed import Proposals, Runs
+from rules.store.models import Activation, Resolution, Ruleset, Version
 
 __all__ = ["Finding", "Vouchers"]
 

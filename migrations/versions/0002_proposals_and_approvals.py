@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-from rules.models import UTCDateTime
+from rules.store.models import UTCDateTime
 
 ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 

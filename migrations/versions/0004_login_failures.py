@@ -11,7 +11,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from rules.models import UTCDateTime
+from rules.store.models import UTCDateTime
 
 ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 

@@ -1,12 +1,12 @@
 """Replaying a window of the decision log under a base and a candidate document (DESIGN §5).
 
-The log is streamed (:func:`rules.log.stream_cases`), so memory stays flat whatever the window:
-one reader batch, the bounded evaluation cache, the transition counts and the first ``keep``
-changed decisions. Each case is evaluated from its stored facts, which were validated when it
-was decided; a candidate adds no inputs, so they are valid for it too, and facts either
-document does not accept are counted as ``errors`` (no result), not raised. Equal fact sets
-are evaluated once each while they stay in the cache (``CACHE`` distinct sets; it starts over
-when full): logs repeat themselves, and evaluation is most of the work.
+The log is streamed (:func:`rules.store.decision_log.stream_cases`), so memory stays flat whatever
+the window: one reader batch, the bounded evaluation cache, the transition counts and the first
+``keep`` changed decisions. Each case is evaluated from its stored facts, which were validated when
+it was decided; a candidate adds no inputs, so they are valid for it too, and facts either document
+does not accept are counted as ``errors`` (no result), not raised. Equal fact sets are evaluated
+once each while they stay in the cache (``CACHE`` distinct sets; it starts over when full): logs
+repeat themselves, and evaluation is most of the work.
 """
 
 from __future__ import annotations
@@ -25,8 +25,8 @@ from rules.core.document import Document
 from rules.core.engine import CompiledRuleset
 from rules.core.engine.hit_policies import Result
 from rules.errors import FactsError, Problem
-from rules.log import LoggedCase, stream_cases
-from rules.versions import get_version
+from rules.store.decision_log import LoggedCase, stream_cases
+from rules.store.versions import get_version
 
 __all__ = ["CACHE", "KEEP", "backtest"]
 

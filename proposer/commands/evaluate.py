@@ -26,11 +26,11 @@ from rules.cli import echo_json, fail, json_option, read_bytes
 from rules.commands import database_error
 from rules.core.document import Document, load_document, parse_document
 from rules.core.engine import default_engine
-from rules.demo import DEMO_CSV, DEMO_RULESET, DEMO_SPEC
 from rules.errors import RulesError
-from rules.history.columns import plan_columns
-from rules.history.rows import prepare_rows, read_csv
 from rules.store import ROOT, Database, upgrade
+from rules.store.demo import DEMO_CSV, DEMO_RULESET, DEMO_SPEC
+from rules.store.history.columns import plan_columns
+from rules.store.history.rows import prepare_rows, read_csv
 
 __all__ = ["SETTINGS", "evaluate_", "frontier", "frontier_", "proposer", "summary_lines"]
 

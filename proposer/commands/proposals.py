@@ -19,7 +19,7 @@ from proposer.evidence import IMPACTS
 from proposer.proposals import get_proposal, list_proposals
 from proposer.records import ProposalRecord
 from rules.commands import Cli, when
-from rules.models import PROPOSAL_STATUSES
+from rules.store.models import PROPOSAL_STATUSES
 
 __all__ = ["proposals"]
 

@@ -3,7 +3,7 @@
 ``run_llm_proposer(db, name, actor=...)``:
 
 1. reads the ruleset (NotFoundError if there is none) and its latest version, the base;
-2. checks the kill switch (:mod:`rules.settings`) and that a model is configured: if not, the
+2. checks the kill switch (:mod:`rules.store.settings`) and that a model is configured: if not, the
    run is recorded as ``killed`` / ``not_configured`` and no model is called at all;
 3. loops: one model call with the tools, then each tool call the answer makes through
    :class:`~proposer.llm.gateway.Gateway` (its JSON result goes back as a ``tool`` message),
@@ -49,10 +49,10 @@ from proposer.llm.settings import LlmSettings
 from proposer.llm.tools import openai_tools
 from proposer.records import ProposalRecord
 from rules.errors import Problem
-from rules.log import count_cases
-from rules.settings import kill_switch
 from rules.store import Database
-from rules.versions import VersionInfo, get_ruleset, get_version
+from rules.store.decision_log import count_cases
+from rules.store.settings import kill_switch
+from rules.store.versions import VersionInfo, get_ruleset, get_version
 
 __all__ = ["MAX_LIMIT", "MAX_OUTPUT_TOKENS", "LlmRunResult", "run_llm_proposer"]
 

@@ -27,7 +27,7 @@ from proposer.proposals import create_proposal
 from rules.core.document import Document
 from rules.core.validate import leaves
 from rules.errors import Problem, RulesError, suggest
-from rules.models import Decision
+from rules.store.models import Decision
 
 __all__ = ["KEEP_CHANGED", "input_problems", "run_backtest", "submit_proposal"]
 

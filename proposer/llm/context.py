@@ -13,7 +13,7 @@ from proposer.llm.views import MIN_SECRET, CaseView
 from proposer.records import ProposalRecord
 from rules.core.document import Document
 from rules.errors import Problem
-from rules.log import stream_cases
+from rules.store.decision_log import stream_cases
 
 __all__ = ["MAX_KNOWN", "Denied", "ToolContext"]
 

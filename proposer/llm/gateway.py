@@ -40,7 +40,7 @@ from proposer.llm.tools import TOOLS
 from proposer.llm.views import dumps
 from proposer.records import ProposalRecord
 from rules.errors import Problem, RulesError, suggest
-from rules.versions import get_ruleset, get_version
+from rules.store.versions import get_ruleset, get_version
 
 __all__ = ["MAX_LOGGED_ARGUMENTS", "Gateway", "GatewayEntry", "ToolOutcome", "parse_arguments"]
 

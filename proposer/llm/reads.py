@@ -13,9 +13,9 @@ from proposer.backtest.report import label
 from proposer.cases import engine_value, review_output
 from proposer.llm.context import Denied, ToolContext
 from proposer.llm.views import case_view, document_view, dumps, secret_texts, untrusted
-from rules.decisions import get_decision
 from rules.errors import NotFoundError, Problem
-from rules.log import LoggedCase, stream_cases
+from rules.store.decision_log import LoggedCase, stream_cases
+from rules.store.decisions import get_decision
 
 __all__ = ["MAX_RESULT_CHARS", "MAX_SCAN", "query_exceptions", "read_case", "read_ruleset"]
 

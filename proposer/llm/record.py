@@ -42,8 +42,8 @@ from proposer.llm.settings import LlmSettings
 from proposer.llm.tools import TOOL_SCHEMA_VERSION
 from rules import audit
 from rules.core.document import canonical_json
-from rules.models import LlmRun, Ruleset, utcnow
-from rules.versions import VersionInfo
+from rules.store.models import LlmRun, Ruleset, utcnow
+from rules.store.versions import VersionInfo
 
 __all__ = ["LIMITS", "NUL_MARK", "RunRecorder", "without_nul"]
 

@@ -19,8 +19,8 @@ from wtforms.validators import (  # type: ignore[import-untyped]
 )
 
 from review_app.forms import MultiCheckboxField
-from rules.accounts import MIN_PASSWORD, USERNAME
-from rules.models import ROLES, SCOPES
+from rules.store.accounts import MIN_PASSWORD, USERNAME
+from rules.store.models import ROLES, SCOPES
 
 __all__ = ["CreateKeyForm", "CreateUserForm", "KillSwitchForm", "RoleForm"]
 

@@ -17,8 +17,8 @@ from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.orm import Session
 
 from rules.audit import AuditRecord
-from rules.models import AuditEvent, AuditHead
 from rules.store import Database
+from rules.store.models import AuditEvent, AuditHead
 
 __all__ = ["Filters", "Page", "actions", "count", "export_rows", "head", "page"]
 

@@ -11,7 +11,7 @@ from datetime import datetime
 
 from flask import current_app
 
-from rules.models import utcnow
+from rules.store.models import utcnow
 
 __all__ = ["now"]
 

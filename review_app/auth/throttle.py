@@ -23,7 +23,7 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
-from rules.models import LoginFailure
+from rules.store.models import LoginFailure
 
 __all__ = ["Limits", "Lockout", "clear", "lockout", "record_failure"]
 

@@ -2,7 +2,7 @@
 are the decision's outputs (a select for an output with allowed values, else a text field).
 
 The resolution form checks nothing about the values themselves: the service does
-(:func:`rules.decisions.resolve`), and its located problems (``outputs.outcome``) are put on
+(:func:`rules.store.decisions.resolve`), and its located problems (``outputs.outcome``) are put on
 the field they name (``output_outcome``)."""
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from wtforms.validators import (  # type: ignore[import-untyped]
 
 from review_app.rulesets.table import value_text
 from rules.core.document import Output, Scalar
-from rules.models import SOURCES
+from rules.store.models import SOURCES
 
 __all__ = [
     "NOTE_MAX",
@@ -41,7 +41,7 @@ __all__ = [
     "yes_no",
 ]
 
-NOTE_MAX = 4000  # what rules.decisions.resolve accepts
+NOTE_MAX = 4000  # what rules.store.decisions.resolve accepts
 OUTPUT_PREFIX = "output_"
 TRI = [SelectChoice("", "Any"), SelectChoice("yes", "Yes"), SelectChoice("no", "No")]
 

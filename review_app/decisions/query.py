@@ -16,8 +16,8 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, exists, func, select
 from sqlalchemy.orm import Session, aliased
 
-from rules.decisions import ResolutionRecord
-from rules.models import Decision, Resolution, Ruleset
+from rules.store.decisions import ResolutionRecord
+from rules.store.models import Decision, Resolution, Ruleset
 
 __all__ = ["DecisionRow", "Filters", "Page", "resolutions", "search"]
 

@@ -1,5 +1,5 @@
 """``/decisions``: search the decision log, read one decision with its replay, and record the
-outcome a person chose (a resolution) through :func:`rules.decisions.resolve`, which appends
+outcome a person chose (a resolution) through :func:`rules.store.decisions.resolve`, which appends
 its audit event in the same transaction.
 
 Personal data (inputs marked ``pii``) is masked unless the viewer's role may read it.
@@ -27,9 +27,9 @@ from review_app.decisions.forms import (
 )
 from review_app.forms import apply_problems, status_for
 from review_app.rulesets.table import value_text
-from rules import decisions, versions
 from rules.api.extensions import database
 from rules.errors import InvalidRequestError, Problem, RulesError, suggest
+from rules.store import decisions, versions
 
 __all__ = ["bp"]
 

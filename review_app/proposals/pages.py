@@ -24,9 +24,9 @@ from review_app.proposals.placing import error_links
 from review_app.proposals.ruletext import document_yaml
 from rules.api.extensions import database
 from rules.core.document import Document
-from rules.decisions import get_decision
 from rules.errors import NotFoundError
-from rules.versions import VersionInfo, get_ruleset, get_version, list_versions
+from rules.store.decisions import get_decision
+from rules.store.versions import VersionInfo, get_ruleset, get_version, list_versions
 
 __all__ = [
     "Actions",

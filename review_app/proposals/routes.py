@@ -33,10 +33,10 @@ from review_app.forms import EmptyForm
 from review_app.proposals.forms import AcceptForm, ActivateForm, FilterForm, RejectForm
 from review_app.proposals.pages import dossier_page, queue_row, version_choices
 from review_app.proposals.saving import save_edit
-from rules import versions
 from rules.api.extensions import database
 from rules.errors import ServiceError
-from rules.models import PROPOSAL_STATUSES
+from rules.store import versions
+from rules.store.models import PROPOSAL_STATUSES
 
 __all__ = ["PAGE_SIZE", "bp"]
 

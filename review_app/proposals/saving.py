@@ -35,7 +35,7 @@ from review_app.proposals.placing import place_problems, problem_text
 from review_app.web import when
 from rules.api.extensions import database
 from rules.core.document import Document
-from rules.versions import get_version
+from rules.store.versions import get_version
 
 __all__ = ["save_edit"]
 

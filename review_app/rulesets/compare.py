@@ -1,6 +1,6 @@
 """Two versions side by side, rule by rule, for the diff page.
 
-:func:`rules.versions.diff_versions` says which rules were added, removed, changed or moved
+:func:`rules.store.versions.diff_versions` says which rules were added, removed, changed or moved
 and which settings changed; this module lays each of them out as aligned lines, old on the
 left and new on the right. Each line carries its marker (``-`` removed, ``+`` added, a space
 when equal) as text, so colour is never the only cue. A rule is written as readable lines
@@ -19,7 +19,7 @@ import yaml
 
 from review_app.rulesets.table import condition_text, value_text
 from rules.core.document import AllOf, Document, Rule
-from rules.versions import VersionDiff
+from rules.store.versions import VersionDiff
 
 __all__ = ["Change", "Comparison", "Line", "compare", "rule_lines", "side_by_side"]
 

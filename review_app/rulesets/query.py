@@ -1,4 +1,4 @@
-"""Read-only counts for the rulesets pages, which :mod:`rules.versions` does not offer:
+"""Read-only counts for the rulesets pages, which :mod:`rules.store.versions` does not offer:
 decisions and open exceptions per ruleset, and decisions per version.
 
 An *open exception* is a decision flagged as an exception that has no resolution yet (the
@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from sqlalchemy import case, exists, func, select
 from sqlalchemy.orm import Session
 
-from rules.models import Decision, Resolution, Ruleset
+from rules.store.models import Decision, Resolution, Ruleset
 
 __all__ = ["RulesetCounts", "decisions_per_version", "ruleset_counts"]
 

@@ -3,7 +3,7 @@ as a readable decision table, two versions compared, and activation (approvers).
 
 Versions are immutable and only accepting a proposal creates one; activating a version (or
 rolling back to an older one) is the one change made here, through
-:func:`rules.versions.activate`, which records the activation and its audit event in the
+:func:`rules.store.versions.activate`, which records the activation and its audit event in the
 same transaction.
 """
 
@@ -23,10 +23,10 @@ from review_app.rulesets import query
 from review_app.rulesets.compare import compare
 from review_app.rulesets.forms import NOTE_MAX, ActivateForm, ActiveAtForm, DiffForm
 from review_app.rulesets.table import ANY, decision_table, input_uses, value_text
-from rules import versions
 from rules.api.extensions import database
 from rules.errors import ConflictError
-from rules.versions import ActivationInfo, VersionInfo
+from rules.store import versions
+from rules.store.versions import ActivationInfo, VersionInfo
 
 __all__ = ["bp"]
 

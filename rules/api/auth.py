@@ -2,7 +2,7 @@
 
 A missing or invalid key is a 401 with ``WWW-Authenticate: Bearer``; a key without the
 route's scope is a 403 naming the scope. Verified keys are cached per app for a few seconds
-(:class:`rules.accounts.KeyCache`), so the decision path rarely queries for its key.
+(:class:`rules.store.accounts.KeyCache`), so the decision path rarely queries for its key.
 """
 
 from __future__ import annotations
@@ -13,10 +13,10 @@ from typing import ParamSpec, TypeVar
 
 from flask import g, request
 
-from rules.accounts import ApiKeyInfo
 from rules.api.extensions import database, key_cache
 from rules.api.problems import ApiProblem
 from rules.errors import Problem
+from rules.store.accounts import ApiKeyInfo
 
 __all__ = ["caller", "required_scope", "requires"]
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from flask import Flask, current_app
 
-from rules.accounts import KeyCache
-from rules.recorder import Recorder
 from rules.store import Database
+from rules.store.accounts import KeyCache
+from rules.store.recorder import Recorder
 
 __all__ = ["DB_EXTENSION", "KEYS_EXTENSION", "database", "install", "key_cache", "recorder"]
 

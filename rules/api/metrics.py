@@ -21,7 +21,7 @@ from prometheus_client import (
     multiprocess,
 )
 
-from rules.decisions import DecisionRecord
+from rules.store.decisions import DecisionRecord
 
 __all__ = [
     "CONTENT_TYPE_LATEST",

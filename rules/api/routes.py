@@ -12,12 +12,12 @@ from typing import Any
 
 from flask import Blueprint, Response, request
 
-from rules import decisions, versions
 from rules.api import metrics, problems
 from rules.api.auth import caller, requires
 from rules.api.bodies import a_version, an_object, check_id, json_object, parse_time
 from rules.api.extensions import database, recorder
 from rules.api.openapi import document
+from rules.store import decisions, versions
 
 __all__ = ["bp"]
 
@@ -40,7 +40,7 @@ def decide(name: str) -> Response:
     body = json_object(DECIDE_FIELDS, ("facts",), {"facts": an_object, "version": a_version})
     key = caller()
     started = perf_counter()
-    # One statement, committed before this returns (see rules.recorder).
+    # One statement, committed before this returns (see rules.store.recorder).
     record, created = recorder().decide(
         name,
         body["facts"],

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from rules.decisions import MAX_BATCH, MAX_REQUEST_ID
+from rules.store.decisions import MAX_BATCH, MAX_REQUEST_ID
 
 __all__ = ["MAX_INT", "SCHEMAS", "ref"]
 

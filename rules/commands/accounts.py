@@ -6,10 +6,10 @@ import sys
 
 import click
 
-from rules import accounts
 from rules.commands import Cli, service_command, when
 from rules.errors import InvalidRequestError, Problem
-from rules.models import ROLES, SCOPES
+from rules.store import accounts
+from rules.store.models import ROLES, SCOPES
 
 __all__ = ["apikeys", "users"]
 

@@ -8,10 +8,10 @@ from typing import Any
 
 import click
 
-from rules import decisions
 from rules.cli import parse_facts
 from rules.commands import Cli, service_command
-from rules.decisions import DecisionRecord, Replay
+from rules.store import decisions
+from rules.store.decisions import DecisionRecord, Replay
 
 __all__ = ["decide", "replay"]
 

@@ -8,8 +8,8 @@ import click
 
 from rules.commands import Cli, service_command, show_url
 from rules.commands.history import report_lines
-from rules.demo import DEMO_CSV, DEMO_RULESET, EXAMPLE_FACTS, DemoLoad, is_empty, load_demo
 from rules.store import ROOT
+from rules.store.demo import DEMO_CSV, DEMO_RULESET, EXAMPLE_FACTS, DemoLoad, is_empty, load_demo
 
 __all__ = ["curl_example", "demo"]
 

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from rules import versions
 from rules.commands import Cli, database_error
 from rules.core.document import Document
 from rules.errors import NotFoundError
+from rules.store import versions
 
 __all__ = ["recorded_document"]
 

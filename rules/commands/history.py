@@ -8,7 +8,7 @@ import click
 
 from rules.cli import read_bytes
 from rules.commands import Cli, service_command
-from rules.history import ImportReport, ImportSpec, import_csv, parse_map
+from rules.store.history import ImportReport, ImportSpec, import_csv, parse_map
 
 __all__ = ["history", "report_lines"]
 

@@ -9,11 +9,11 @@ from __future__ import annotations
 import click
 import yaml
 
-from rules import versions
 from rules.cli import read_bytes
 from rules.commands import Cli, service_command, when
 from rules.core.document import load_document
-from rules.versions import ActivationInfo, VersionInfo
+from rules.store import versions
+from rules.store.versions import ActivationInfo, VersionInfo
 
 __all__ = ["activate_", "create_", "diff_", "list_", "show_", "versions_"]
 

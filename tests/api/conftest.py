@@ -17,11 +17,10 @@ from sqlalchemy import func, select
 from werkzeug.test import TestResponse
 
 from review_app import create_app
-from rules import accounts, versions
 from rules.api import DB_EXTENSION
 from rules.core.document import Document, load_document
-from rules.models import SCOPES, Base
-from rules.store import Database
+from rules.store import Database, accounts, versions
+from rules.store.models import SCOPES, Base
 
 MORTGAGE = Path(__file__).resolve().parents[2] / "examples" / "mortgage.yaml"
 NAME = "mortgage-approval"

@@ -8,8 +8,8 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from rules import versions
-from rules.models import ApiKey, Decision
+from rules.store import versions
+from rules.store.models import ApiKey, Decision
 from tests.api.conftest import APPROVE, NAME, REFER, Api, count, db_of, fields, mortgage_v2
 
 BATCH = f"/api/v1/rulesets/{NAME}/decisions/batch"

@@ -12,9 +12,10 @@ from flask import Flask
 from sqlalchemy import event, text
 from sqlalchemy.exc import OperationalError
 
-from rules import audit, decisions
+from rules import audit
 from rules.api.extensions import RECORDER_EXTENSION
-from rules.models import Decision, Resolution
+from rules.store import decisions
+from rules.store.models import Decision, Resolution
 from tests.api.conftest import APPROVE, REFER, Api, count, db_of, fields, make_app
 
 UNREACHABLE = "postgresql+psycopg://postgres@127.0.0.1:1/rulebook"
@@ -91,7 +92,7 @@ def failing(app: Flask, prefix: str) -> Iterator[None]:
 
 @contextmanager
 def connection_killed(app: Flask) -> Iterator[None]:
-    """PostgreSQL's decision path runs on each thread's own connection (rules.recorder),
+    """PostgreSQL's decision path runs on each thread's own connection (rules.store.recorder),
     outside SQLAlchemy: the server terminates that connection, as a restart or failover would."""
     recorder = app.extensions[RECORDER_EXTENSION]
     conn = recorder._local.conn
@@ -106,7 +107,7 @@ def test_a_decision_that_cannot_be_committed_is_never_answered(
 ) -> None:
     postgres = db_of(app).dialect == "postgresql"
     if failure == "COMMIT" and postgres:
-        # On PostgreSQL the decision is one autocommit statement (rules.recorder): its
+        # On PostgreSQL the decision is one autocommit statement (rules.store.recorder): its
         # commit cannot fail apart from the INSERT, which the other case makes fail.
         pytest.skip("no separate COMMIT on PostgreSQL's decision path")
     assert api.decide({"facts": APPROVE, "request_id": "first"}).status_code == 201

@@ -10,8 +10,7 @@ from pathlib import Path
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from rules import accounts, versions
-from rules.store import Database
+from rules.store import Database, accounts, versions
 from tests.api.conftest import APPROVE, NAME, REFER, Api, db_of, fields, make_app, mortgage
 
 ROOT = Path(__file__).resolve().parents[2]

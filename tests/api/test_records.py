@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Flask
 
 from rules import audit
-from rules.models import Resolution
+from rules.store.models import Resolution
 from tests.api.conftest import APPROVE, REFER, Api, count, db_of, fields
 
 

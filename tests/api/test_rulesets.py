@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from rules import versions
+from rules.store import versions
 from tests.api.conftest import NAME, Api, db_of, fields, mortgage, mortgage_v2
 
 

@@ -12,7 +12,7 @@ from bench import bare
 from bench import http as bench
 from rules.core.document import load_document
 from rules.core.engine import Engine
-from tests.rules.storecases import MORTGAGE
+from tests.rules.store.storecases import MORTGAGE
 
 
 def test_the_bench_facts_are_valid_for_the_mortgage_ruleset() -> None:

@@ -26,11 +26,10 @@ from sqlalchemy import update
 
 from proposer.backtest import Backtest, BacktestError, Window, backtest
 from proposer.backtest.report import MAX_CELLS, OTHER, Matrices
-from rules import decisions, versions
 from rules.core.document import Document
-from rules.models import Decision
-from rules.store import Database
-from tests.rules.storecases import APPROVE, NAME, mortgage, threshold, variant
+from rules.store import Database, decisions, versions
+from rules.store.models import Decision
+from tests.rules.store.storecases import APPROVE, NAME, mortgage, threshold, variant
 
 APPROVED = {"outcome": "approve", "reason": "Low debt ratio and clean credit"}
 REFERRED = {"outcome": "refer", "reason": "No rule matched"}

@@ -19,12 +19,12 @@ from proposer import (
     reject_proposal,
 )
 from proposer.baseline import AUTHOR
-from rules import audit, versions
+from rules import audit
 from rules.core.document import Document, load_document, parse_document
 from rules.core.validate import leaves
-from rules.demo import DEMO_CSV, DEMO_RULESET, DEMO_SPEC
-from rules.history import import_csv
-from rules.store import Database
+from rules.store import Database, versions
+from rules.store.demo import DEMO_CSV, DEMO_RULESET, DEMO_SPEC
+from rules.store.history import import_csv
 
 NAME = "mortgage-approval"
 SLICE = 600

@@ -5,9 +5,8 @@ from __future__ import annotations
 import pytest
 
 from proposer.citations import MAX_CITATIONS, check_citations, citation_problems
-from rules import decisions, versions
-from rules.store import Database
-from tests.rules.storecases import APPROVE, DECLINE, NAME, REFER, mortgage, threshold, variant
+from rules.store import Database, decisions, versions
+from tests.rules.store.storecases import APPROVE, DECLINE, NAME, REFER, mortgage, threshold, variant
 
 CANDIDATE = variant(mortgage(), threshold(0.55))  # approves REFER (pirat 0.5) too
 

@@ -18,11 +18,11 @@ from proposer.backtest import backtest
 from rules import audit
 from rules.cli import main
 from rules.commands import cli_actor
-from rules.models import AuditEvent, Proposal
 from rules.store import Database
+from rules.store.models import AuditEvent, Proposal
 from tests.proposer.test_baseline import load
 from tests.proposer.test_proposals import logged, raise_limit
-from tests.rules.storecases import NAME, mortgage
+from tests.rules.store.storecases import NAME, mortgage
 
 
 def run(db: Database, *args: str) -> Result:

@@ -20,8 +20,8 @@ from rules import audit
 from rules.cli import main
 from rules.core.document import Document, load_document, parse_document
 from rules.core.engine import Engine
-from rules.demo import DEMO_CSV, DEMO_RULESET
 from rules.store import Database
+from rules.store.demo import DEMO_CSV, DEMO_RULESET
 
 PROTECTED = {"afam", "single"}
 

@@ -22,10 +22,9 @@ from proposer.evidence import (
     changed_on,
     classify,
 )
-from rules import versions
-from rules.store import Database
+from rules.store import Database, versions
 from tests.proposer.test_proposals import LOW, logged, propose, raise_limit
-from tests.rules.storecases import NAME, mortgage
+from tests.rules.store.storecases import NAME, mortgage
 
 SHADOWED = {
     "op": "add_rule",

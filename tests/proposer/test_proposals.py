@@ -32,13 +32,13 @@ from proposer import (
     reject_proposal,
     submit_proposal,
 )
-from rules import audit, decisions, versions
+from rules import audit
 from rules.core.document import Document
 from rules.core.engine import evaluate
 from rules.errors import ConflictError
-from rules.models import AuditEvent, Proposal, ProposalApproval, Version
-from rules.store import Database
-from tests.rules.storecases import APPROVE, NAME, mortgage
+from rules.store import Database, decisions, versions
+from rules.store.models import AuditEvent, Proposal, ProposalApproval, Version
+from tests.rules.store.storecases import APPROVE, NAME, mortgage
 
 LOG: list[tuple[str, dict[str, Any], str | None]] = [
     ("A", {"pirat": 0.20, "insurance": True}, None),

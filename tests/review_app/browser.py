@@ -29,9 +29,8 @@ import pytest
 from playwright.sync_api import Browser, FloatRect, Locator, Page, ViewportSize
 
 from proposer import AddRule, ProposalRecord, propose_baseline
-from rules import accounts
-from rules.demo import load_demo
-from rules.store import Database
+from rules.store import Database, accounts
+from rules.store.demo import load_demo
 
 __all__ = [
     "ANALYST",

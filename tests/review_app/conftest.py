@@ -21,10 +21,9 @@ from werkzeug.routing import Rule
 from werkzeug.test import TestResponse
 
 from review_app import create_app
-from rules import accounts, decisions, versions
 from rules.api import DB_EXTENSION
-from rules.models import ROLES, AuditHead, Base, LoginFailure
-from rules.store import Database
+from rules.store import Database, accounts, decisions, versions
+from rules.store.models import ROLES, AuditHead, Base, LoginFailure
 from tests.api.conftest import APPROVE, NAME, mortgage
 
 PASSWORD = "correct horse battery staple"

@@ -9,9 +9,10 @@ from collections.abc import Callable
 import pytest
 from flask import Flask
 
-from rules import accounts, audit, settings
+from rules import audit
 from rules.errors import ConflictError
-from rules.models import ApiKey, User
+from rules.store import accounts, settings
+from rules.store.models import ApiKey, User
 from tests.review_app.conftest import PASSWORD, Browser, audit_seq, count, db_of
 
 NEW_USER = {"username": "ann", "role": "analyst", "password": PASSWORD, "confirm": PASSWORD}

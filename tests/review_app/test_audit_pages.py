@@ -15,8 +15,9 @@ import pytest
 from flask import Flask
 from sqlalchemy import text, update
 
-from rules import accounts, audit
-from rules.models import AuditEvent
+from rules import audit
+from rules.store import accounts
+from rules.store.models import AuditEvent
 from tests.review_app.conftest import Browser, audit_seq, db_of
 
 SEQS = re.compile(r'<tr id="event-(\d+)">')

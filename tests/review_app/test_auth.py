@@ -16,8 +16,8 @@ from sqlalchemy import delete, select
 
 from review_app import session_config
 from review_app.auth.routes import WRONG, safe_next
-from rules import accounts
-from rules.models import LoginFailure
+from rules.store import accounts
+from rules.store.models import LoginFailure
 from tests.review_app.conftest import (
     PASSWORD,
     Browser,

@@ -19,7 +19,7 @@ from werkzeug.routing import Rule
 from werkzeug.test import TestResponse
 
 from review_app import access
-from rules.models import ROLES
+from rules.store.models import ROLES
 from tests.review_app.conftest import Browser, build_path
 
 PRINCIPALS = (*ROLES, access.ANONYMOUS)

@@ -12,8 +12,8 @@ from flask import Flask
 from sqlalchemy import select
 
 from review_app import access
-from rules import accounts, settings, versions
-from rules.models import ApiKey, Setting, User
+from rules.store import accounts, settings, versions
+from rules.store.models import ApiKey, Setting, User
 from tests.api.conftest import APPROVE, NAME, mortgage
 from tests.review_app.conftest import (
     PASSWORD,

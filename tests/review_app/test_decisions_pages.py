@@ -13,9 +13,10 @@ import pytest
 from flask import Flask
 from sqlalchemy import update
 
-from rules import audit, decisions, versions
+from rules import audit
 from rules.core.document import load_document
-from rules.models import Decision, Resolution
+from rules.store import decisions, versions
+from rules.store.models import Decision, Resolution
 from tests.api.conftest import APPROVE, NAME, REFER, mortgage
 from tests.review_app.conftest import Browser, audit_seq, count, db_of
 from tests.review_app.test_rulesets_pages import rows, text_of

@@ -15,7 +15,7 @@ import pytest
 from flask import Flask
 
 from review_app import access
-from rules import accounts
+from rules.store import accounts
 from tests.review_app.conftest import Browser, build_path
 from tests.review_app.test_authz import ui_routes
 

@@ -14,9 +14,9 @@ from flask import Flask
 from proposer import accept_proposal, propose_baseline
 from review_app.proposals import dossier
 from review_app.proposals.backtest import MASK
-from rules import versions
-from rules.demo import DEMO_SPEC
-from rules.history import import_csv
+from rules.store import versions
+from rules.store.demo import DEMO_SPEC
+from rules.store.history import import_csv
 from tests.api.conftest import mortgage
 from tests.proposer.test_baseline import hmda_csv, hmda_doc
 from tests.review_app.conftest import Browser, db_of

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from proposer import edit_proposal
 from review_app.proposals.values import format_value, parse_value
 from rules.core.document import Between, Input, parse_document
-from rules.models import AuditEvent
+from rules.store.models import AuditEvent
 from tests.review_app.conftest import Browser, audit_seq, db_of
 from tests.review_app.test_proposals_support import (
     fields_of,

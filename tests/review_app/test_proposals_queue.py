@@ -10,8 +10,8 @@ import pytest
 from flask import Flask
 
 from review_app.proposals import routes
-from rules import versions
 from rules.core.document import parse_document
+from rules.store import versions
 from tests.api.conftest import mortgage
 from tests.review_app.conftest import Browser, db_of
 from tests.review_app.test_proposals_support import (

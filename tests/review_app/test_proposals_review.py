@@ -14,8 +14,9 @@ from werkzeug.test import TestResponse
 
 from proposer import edit_proposal
 from review_app import access
-from rules import audit, versions
-from rules.models import AuditEvent
+from rules import audit
+from rules.store import versions
+from rules.store.models import AuditEvent
 from tests.review_app.conftest import Browser, audit_seq, db_of
 from tests.review_app.test_proposals_support import (
     NAME,

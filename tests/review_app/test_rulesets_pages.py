@@ -18,9 +18,10 @@ from hypothesis import strategies as st
 
 from review_app.rulesets.compare import side_by_side
 from review_app.rulesets.table import value_text
-from rules import audit, decisions, versions
+from rules import audit
 from rules.core.document import Document, load_document
-from rules.models import Activation
+from rules.store import decisions, versions
+from rules.store.models import Activation
 from tests.api.conftest import APPROVE, MORTGAGE, NAME, REFER, mortgage
 from tests.review_app.conftest import Browser, audit_seq, count, db_of
 

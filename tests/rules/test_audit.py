@@ -20,11 +20,11 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import insert, select, update
 
-from rules import audit, decisions
+from rules import audit
 from rules.core.document import canonical_json
-from rules.models import AuditEvent, Resolution, Version, utcnow
-from rules.store import Database
-from tests.rules.storecases import History, build_history, count, import_history, raw, scalar
+from rules.store import Database, decisions
+from rules.store.models import AuditEvent, Resolution, Version, utcnow
+from tests.rules.store.storecases import History, build_history, count, import_history, raw, scalar
 
 EVENTS = 12  # build_history's chain length
 

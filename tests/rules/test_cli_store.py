@@ -14,14 +14,13 @@ import pytest
 from click.testing import CliRunner, Result
 from sqlalchemy import text
 
-from rules import accounts, decisions, versions
 from rules.cli import main
 from rules.commands import cli_actor
 from rules.core.dmn import import_dmn
 from rules.core.document import Document, load_document, parse_document
 from rules.core.engine import evaluate
-from rules.store import Database
-from tests.rules.storecases import proposal
+from rules.store import Database, accounts, decisions, versions
+from tests.rules.store.storecases import proposal
 
 ROOT = Path(__file__).resolve().parents[2]
 MORTGAGE = ROOT / "examples" / "mortgage.yaml"

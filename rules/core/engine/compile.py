@@ -57,7 +57,7 @@ CLOSER = "cz"
 CLOSE_FACT = f'{{"{CLOSER}":1,"id":"close","sid":"0"}}'
 CLOSE_RULE = f'"close":{{"all":[{{"m":{{"{CLOSER}":1}}}}]}}'
 # The engine fails when its walk stack would exceed 64 entries; the model below is exact at
-# that boundary (tests/rules/test_engine_limits.py), and we keep a small margin.
+# that boundary (tests/rules/core/test_engine_defects.py), and we keep a small margin.
 STACK_LIMIT = 62
 RESERVED_NAMES = ("sid", "id", "$s", "$forward", "$m", "m", "$and", "$or", "$i", "$f", "$l", "$r")
 # Engine rules per engine ruleset. The engine finds each queued action by scanning all of a

@@ -23,10 +23,9 @@ os.environ["INITIAL_RETRY_DELAY"] = "0"
 os.environ["JITTER"] = "0"
 
 from proposer.llm import LlmRunResult, LlmSettings, run_llm_proposer
-from rules import decisions, versions
 from rules.core.document import parse_document
-from rules.settings import ENV_LLM_DISABLED
-from rules.store import Database
+from rules.store import Database, decisions, versions
+from rules.store.settings import ENV_LLM_DISABLED
 from tests.conftest import reset_pg
 from tests.proposer.llm.scripted_server import ScriptedServer
 

@@ -14,9 +14,9 @@ from typing import Any
 import yaml
 from sqlalchemy.orm import Session
 
-from rules import decisions
 from rules.core.document import parse_document
-from rules.versions import create_ruleset
+from rules.store import decisions
+from rules.store.versions import create_ruleset
 from tests.proposer.llm.conftest import DOCUMENT as BASE_DOCUMENT
 from tests.proposer.llm.conftest import NAME, OTHER
 

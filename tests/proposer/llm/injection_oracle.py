@@ -22,10 +22,10 @@ from sqlalchemy.orm import Session
 from rules.core.check import check_document
 from rules.core.document import Document, parse_document
 from rules.core.engine import default_engine
-from rules.decisions import DecisionRecord, get_decision
 from rules.errors import DocumentError, NotFoundError
-from rules.log import stream_cases
-from rules.versions import get_ruleset, get_version
+from rules.store.decision_log import stream_cases
+from rules.store.decisions import DecisionRecord, get_decision
+from rules.store.versions import get_ruleset, get_version
 from tests.proposer.llm.injection_calls import (
     MAX_ECHO,
     Verdict,

@@ -19,9 +19,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from proposer.llm import LlmRunResult, run_llm_proposer
 from rules import audit
-from rules.models import Activation, AuditEvent, LlmRun, Proposal, Ruleset, Setting, Version
-from rules.settings import kill_switch
 from rules.store import Database
+from rules.store.models import Activation, AuditEvent, LlmRun, Proposal, Ruleset, Setting, Version
+from rules.store.settings import kill_switch
 from tests.proposer.llm.conftest import NAME, settings_for
 from tests.proposer.llm.injection_corpus import Case, Ids, expand, payload_text, plant, texts
 from tests.proposer.llm.injection_oracle import Oracle, Prediction

@@ -13,9 +13,9 @@ from sqlalchemy import text as text_sql
 
 from proposer.llm import TOOL_SCHEMA_VERSION, LlmRunResult, LlmSettings, run_llm_proposer
 from rules import audit
-from rules.models import LlmRun, Proposal
-from rules.settings import ENV_LLM_DISABLED, set_kill_switch
 from rules.store import Database
+from rules.store.models import LlmRun, Proposal
+from rules.store.settings import ENV_LLM_DISABLED, set_kill_switch
 from tests.proposer.llm.conftest import (
     GOOD_OPS,
     GOOD_RULE,

@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 
 from proposer.llm import TOOLS, Budget, Gateway, LlmSettings, ToolOutcome
 from proposer.llm.views import UNTRUSTED, WITHHELD
-from rules.models import Proposal
 from rules.store import Database
+from rules.store.models import Proposal
 from tests.proposer.llm.conftest import GOOD_OPS, GOOD_RULE, INJECTION, NAME, PII_NAMES, Log, count
 
 pytestmark = pytest.mark.usefixtures("log")

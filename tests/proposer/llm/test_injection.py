@@ -25,9 +25,8 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session
 
 from proposer.llm import Budget, Gateway, LlmSettings
-from rules import decisions
 from rules.errors import FactsError, InvalidRequestError
-from rules.store import Database, upgrade
+from rules.store import Database, decisions, upgrade
 from tests.conftest import PG_URL, pg_schema_url
 from tests.proposer.llm.conftest import NAME
 from tests.proposer.llm.injection_checks import (

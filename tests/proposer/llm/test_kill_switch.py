@@ -1,4 +1,4 @@
-"""The kill switch (rules.settings): an audited database setting, forced on by the environment."""
+"""The kill switch (rules.store.settings): an audited database setting, forced on by the environment."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import pytest
 
 from rules import audit
 from rules.errors import InvalidRequestError
-from rules.settings import ENV_LLM_DISABLED, kill_switch, kill_switch_on, set_kill_switch
 from rules.store import Database
+from rules.store.settings import ENV_LLM_DISABLED, kill_switch, kill_switch_on, set_kill_switch
 
 
 @pytest.fixture

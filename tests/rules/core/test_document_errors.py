@@ -9,7 +9,7 @@ import pytest
 
 from rules.core.document import parse_document
 from rules.errors import DocumentError
-from tests.rules.storecases import mortgage
+from tests.rules.store.storecases import mortgage
 
 
 def _with_condition(cond: dict[str, Any]) -> dict[str, Any]:

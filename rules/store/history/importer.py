@@ -17,12 +17,12 @@ from rules.core.document import Document, Scalar
 from rules.core.engine import Engine, default_engine
 from rules.core.engine.hit_policies import Result
 from rules.errors import ConflictError, Problem
-from rules.history.columns import plan_columns
-from rules.history.rows import Row, prepare_rows, read_csv, rejected
-from rules.history.write import existing, insert_decisions, insert_resolutions
 from rules.imported import ImportDigest, digest_of, id_runs
-from rules.models import Ruleset, Version, utcnow
-from rules.versions import document_of, get_ruleset
+from rules.store.history.columns import plan_columns
+from rules.store.history.rows import Row, prepare_rows, read_csv, rejected
+from rules.store.history.write import existing, insert_decisions, insert_resolutions
+from rules.store.models import Ruleset, Version, utcnow
+from rules.store.versions import document_of, get_ruleset
 
 __all__ = ["ImportReport", "ImportSpec", "import_csv", "overrides"]
 
@@ -140,7 +140,8 @@ def _decision_params(target: _Target, rows: Sequence[Row], actor: str) -> list[d
 
 
 def overrides(result: Result, output: str, value: Scalar) -> bool:
-    """As in rules.decisions: a resolution overrides a non-exception decision it differs from."""
+    """As in rules.store.decisions: a resolution overrides a non-exception decision it differs
+    from."""
     outputs = result.outputs
     return not result.exception and isinstance(outputs, dict) and outputs.get(output) != value
 

@@ -1,6 +1,6 @@
 """The decision API's hot path: one decision recorded by one SQL statement.
 
-:func:`rules.decisions.decide` works in a caller's session: BEGIN, a query for the ruleset's
+:func:`rules.store.decisions.decide` works in a caller's session: BEGIN, a query for the ruleset's
 active version, an INSERT and COMMIT, four round trips to PostgreSQL. The :class:`Recorder`
 gives the same result with one: it remembers each ruleset's active version per process, and
 its INSERT carries the check that the version is still the active one::
@@ -33,7 +33,9 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from rules.core.engine import Engine, default_engine
-from rules.decisions import (
+from rules.errors import ConflictError, InvalidRequestError, UnavailableError
+from rules.store import Database
+from rules.store.decisions import (
     DecisionRecord,
     _check_request_id,
     _existing,
@@ -41,9 +43,7 @@ from rules.decisions import (
     _Target,
     _target,
 )
-from rules.errors import ConflictError, InvalidRequestError, UnavailableError
-from rules.models import Decision, Ruleset, utcnow
-from rules.store import Database
+from rules.store.models import Decision, Ruleset, utcnow
 
 __all__ = ["Recorder"]
 

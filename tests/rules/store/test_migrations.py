@@ -15,10 +15,10 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.exc import IntegrityError
 
-from rules.models import Base
 from rules.store import Database, migrations_config
+from rules.store.models import Base
 from tests.conftest import PG_URL, pg_schema_url
-from tests.rules.storecases import APPROVE, mortgage, raw, scalar
+from tests.rules.store.storecases import APPROVE, mortgage, raw, scalar
 
 TABLES = set(Base.metadata.tables)
 FACTS = json.dumps(APPROVE)

@@ -28,8 +28,8 @@ from rules.errors import (
     Problem,
     suggest,
 )
-from rules.models import Decision, Resolution, Ruleset, Version, utcnow
-from rules.versions import _documents
+from rules.store.models import Decision, Resolution, Ruleset, Version, utcnow
+from rules.store.versions import _documents
 
 __all__ = [
     "DecisionRecord",

@@ -15,16 +15,16 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from bench import history as bench
-from rules import audit, decisions, versions
+from rules import audit
 from rules.cli import main
 from rules.core.document import load_document
 from rules.errors import ConflictError, InvalidRequestError
-from rules.history import ImportReport, ImportSpec, import_csv, importer, write
-from rules.history.columns import typed_cell
-from rules.models import AuditEvent, Decision, Resolution
-from rules.store import Database
+from rules.store import Database, decisions, versions
+from rules.store.history import ImportReport, ImportSpec, import_csv, importer, write
+from rules.store.history.columns import typed_cell
+from rules.store.models import AuditEvent, Decision, Resolution
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 HMDA = ROOT / "data" / "hmda_boston.csv"
 RULESET = ROOT / "examples" / "hmda.yaml"
 NAME = "mortgage-approval"

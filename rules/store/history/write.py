@@ -19,7 +19,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
-from rules.models import Base, Decision
+from rules.store.models import Base, Decision
 
 __all__ = ["CHUNK", "existing", "insert_decisions", "insert_resolutions"]
 

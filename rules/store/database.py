@@ -15,15 +15,9 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-__all__ = [
-    "Database",
-    "default_url",
-    "instance_path",
-    "migrations_config",
-    "upgrade",
-]
+__all__ = ["ROOT", "Database", "default_url", "instance_path"]
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def instance_path() -> Path:
@@ -90,23 +84,3 @@ class Database:
         for callback in self._on_dispose:
             callback()
         self.engine.dispose()
-
-
-def migrations_config(url: str) -> Any:
-    """Alembic's configuration for ``url``, pointing at the project's ``migrations/``."""
-    from alembic.config import Config
-
-    cfg = Config()
-    cfg.set_main_option("script_location", str(ROOT / "migrations"))
-    cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
-    return cfg
-
-
-def upgrade(url: str | None = None, revision: str = "head") -> None:
-    """Bring the database at ``url`` to ``revision`` (``rulebook db upgrade``)."""
-    from alembic import command
-
-    url = url or default_url()
-    if make_url(url).get_backend_name() == "sqlite":
-        Database(url).dispose()  # creates the instance folder
-    command.upgrade(migrations_config(url), revision)

@@ -35,7 +35,7 @@ from sqlalchemy import ColumnElement, Table, Text, cast, exists, func, select
 from sqlalchemy.orm import Session
 
 from rules.errors import InvalidRequestError, NotFoundError, Problem, suggest
-from rules.models import Base
+from rules.store.models import Base
 
 __all__ = ["LoggedCase", "count_cases", "stream_cases"]
 

@@ -16,12 +16,11 @@ from typing import Any
 from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
-from rules import accounts, versions
 from rules.core.document import load_document
 from rules.errors import UnavailableError
-from rules.history import ImportReport, ImportSpec, import_csv
-from rules.models import ROLES, SCOPES, ApiKey, Ruleset, User
-from rules.store import ROOT
+from rules.store import ROOT, accounts, versions
+from rules.store.history import ImportReport, ImportSpec, import_csv
+from rules.store.models import ROLES, SCOPES, ApiKey, Ruleset, User
 
 __all__ = ["DEMO_CSV", "DEMO_RULESET", "EXAMPLE_FACTS", "DemoLoad", "is_empty", "load_demo"]
 

@@ -24,7 +24,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from rules import audit
 from rules.errors import ConflictError, InvalidRequestError, NotFoundError, Problem, suggest
-from rules.models import ROLES, SCOPES, ApiKey, User, utcnow
+from rules.store.models import ROLES, SCOPES, ApiKey, User, utcnow
 
 __all__ = [
     "ApiKeyInfo",

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from rules import audit
 from rules.errors import InvalidRequestError, Problem
-from rules.models import Setting, utcnow
+from rules.store.models import Setting, utcnow
 
 __all__ = [
     "ENV_LLM_DISABLED",

@@ -10,11 +10,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from rules import decisions, versions
 from rules.core.engine import evaluate
 from rules.errors import ConflictError, FactsError, InvalidRequestError, NotFoundError
-from rules.store import Database
-from tests.rules.storecases import (
+from rules.store import Database, decisions, versions
+from tests.rules.store.storecases import (
     APPROVE,
     DECLINE,
     NAME,

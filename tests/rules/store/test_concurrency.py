@@ -24,11 +24,11 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
-from rules import audit, decisions, versions
+from rules import audit
 from rules.errors import ConflictError
-from rules.store import Database
+from rules.store import Database, decisions, versions
 from tests.conftest import reset_pg
-from tests.rules.storecases import APPROVE, NAME, mortgage, threshold, variant
+from tests.rules.store.storecases import APPROVE, NAME, mortgage, threshold, variant
 
 pytestmark = pytest.mark.postgres
 

@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
-from rules import audit, versions
+from rules import audit
 from rules.errors import ConflictError, InvalidRequestError, NotFoundError
-from rules.store import Database
-from tests.rules.storecases import NAME, count, mortgage, proposal, threshold, variant
+from rules.store import Database, versions
+from tests.rules.store.storecases import NAME, count, mortgage, proposal, threshold, variant
 
 TABLES = ("rulesets", "versions", "activations", "audit_events")
 

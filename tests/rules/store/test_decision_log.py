@@ -1,4 +1,4 @@
-"""Streaming the decision log (rules.log) on SQLite and PostgreSQL."""
+"""Streaming the decision log (rules.store.decision_log) on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -9,12 +9,11 @@ from typing import Any
 import pytest
 from sqlalchemy import update
 
-from rules import decisions, versions
 from rules.errors import InvalidRequestError, NotFoundError
-from rules.log import LoggedCase, count_cases, stream_cases
-from rules.models import Decision
-from rules.store import Database
-from tests.rules.storecases import APPROVE, DECLINE, NAME, REFER, mortgage, variant
+from rules.store import Database, decisions, versions
+from rules.store.decision_log import LoggedCase, count_cases, stream_cases
+from rules.store.models import Decision
+from tests.rules.store.storecases import APPROVE, DECLINE, NAME, REFER, mortgage, variant
 
 OTHER = "other-ruleset"
 

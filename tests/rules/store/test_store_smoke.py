@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from rules import audit, decisions, versions
+from rules import audit
 from rules.core.document import load_document
-from rules.store import Database
+from rules.store import Database, decisions, versions
 
-MORTGAGE = Path(__file__).resolve().parents[2] / "examples" / "mortgage.yaml"
+MORTGAGE = Path(__file__).resolve().parents[3] / "examples" / "mortgage.yaml"
 FACTS = {
     "pirat": 0.25,
     "hirat": 0.2,

@@ -15,12 +15,12 @@ from hypothesis import strategies as st
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-from rules import accounts, audit, decisions, versions
+from rules import audit
 from rules.core.document import Document, load_document, parse_document
-from rules.history import ImportSpec, import_csv
-from rules.models import Proposal, Ruleset
 from rules.reviewed import proposal_state
-from rules.store import Database
+from rules.store import Database, accounts, decisions, versions
+from rules.store.history import ImportSpec, import_csv
+from rules.store.models import Proposal, Ruleset
 
 __all__ = [
     "APPROVE",
@@ -39,7 +39,7 @@ __all__ = [
     "variant",
 ]
 
-MORTGAGE = Path(__file__).resolve().parents[2] / "examples" / "mortgage.yaml"
+MORTGAGE = Path(__file__).resolve().parents[3] / "examples" / "mortgage.yaml"
 NAME = "mortgage-approval"
 APPROVE = {
     "pirat": 0.25,

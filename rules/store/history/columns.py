@@ -14,8 +14,8 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 
 from rules.core.document import Document, Output, Scalar
-from rules.decisions import check_outputs
 from rules.errors import InvalidRequestError, Problem, suggest
+from rules.store.decisions import check_outputs
 
 __all__ = ["Column", "Plan", "parse_map", "plan_columns", "typed_cell"]
 

@@ -15,7 +15,7 @@ from rules.core.document import Document, Scalar
 from rules.core.engine import Engine
 from rules.core.engine.hit_policies import Result
 from rules.errors import FactsError, InvalidRequestError, Problem, suggest
-from rules.history.columns import Plan, typed_cell
+from rules.store.history.columns import Plan, typed_cell
 
 __all__ = ["MAX_PROBLEMS", "Row", "prepare_rows", "read_csv", "rejected"]
 

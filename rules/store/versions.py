@@ -24,7 +24,7 @@ from rules import audit
 from rules.core.check import check_document
 from rules.core.document import Document, parse_document
 from rules.errors import ConflictError, InvalidRequestError, NotFoundError, suggest
-from rules.models import Activation, Ruleset, Version, utcnow
+from rules.store.models import Activation, Ruleset, Version, utcnow
 
 __all__ = [
     "ActivationInfo",
