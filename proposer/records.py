@@ -19,9 +19,9 @@ from sqlalchemy.orm import Session
 from proposer.drafting import Draft
 from proposer.errors import ProposalNotFoundError, ProposalStateError
 from proposer.operations import Operation, parse_operations
+from rules.audit.verify.proposals import proposal_state
 from rules.core.document import Document, canonical_json, parse_document
 from rules.errors import Problem
-from rules.reviewed import proposal_state
 from rules.store.models import AuditEvent, Proposal, ProposalApproval, Ruleset
 
 __all__ = [
@@ -187,7 +187,7 @@ def store_candidate(row: Proposal, found: Draft) -> None:
 
 def event_payload(row: Proposal, ruleset: str, **extra: Any) -> dict[str, Any]:
     """An audit payload naming the proposal's state after the change (what
-    :mod:`rules.reviewed` vouches for), plus ``extra``."""
+    :mod:`rules.audit.verify.proposals` vouches for), plus ``extra``."""
     return {**proposal_state(row, ruleset), **extra}
 
 

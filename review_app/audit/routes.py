@@ -30,12 +30,11 @@ from flask import (
 from werkzeug.wrappers import Response as BaseResponse
 from wtforms import SelectChoice  # type: ignore[import-untyped]
 
-from review_app.audit import query
 from review_app.audit.forms import FilterForm
 from review_app.auth.clock import now
 from rules import audit
 from rules.api.extensions import database
-from rules.audit import EXPORT_FIELDS, AuditRecord
+from rules.audit import EXPORT_FIELDS, AuditRecord, search
 from rules.core.document import canonical_json
 from rules.errors import InvalidRequestError, Problem
 
@@ -48,8 +47,8 @@ VERIFIED = "audit_verification"
 FILTERS = ("action", "actor", "subject", "start", "end")
 
 
-def _filters(form: FilterForm) -> query.Filters:
-    return query.Filters(
+def _filters(form: FilterForm) -> search.Filters:
+    return search.Filters(
         form.action.data or None,
         (form.actor.data or "").strip() or None,
         (form.subject.data or "").strip() or None,
@@ -75,13 +74,13 @@ def index() -> tuple[str, int]:
     size = int(current_app.config.get("AUDIT_PAGE_SIZE", PAGE_SIZE))
     with database().session() as s:
         form.action.choices = [SelectChoice("", "Any action")] + [
-            SelectChoice(a) for a in query.actions(s)
+            SelectChoice(a) for a in search.actions(s)
         ]
         valid = form.validate()
-        filters = _filters(form) if valid else query.Filters()
-        found = query.page(s, filters, size, _keyset("before"), _keyset("after"))
-        length, last_hash = query.head(s)
-        matching = query.count(s, filters) if any(_filter_args().values()) else length
+        filters = _filters(form) if valid else search.Filters()
+        found = search.page(s, filters, size, _keyset("before"), _keyset("after"))
+        length, last_hash = search.head(s)
+        matching = search.count(s, filters) if any(_filter_args().values()) else length
     args = _filter_args()
     page = render_template(
         "audit/index.html",
@@ -156,8 +155,8 @@ def export(fmt: str) -> Response:
             "the export's filters are not valid",
             [Problem("RB720", name, "; ".join(errors)) for name, errors in form.errors.items()],
         )
-    batch = int(current_app.config.get("AUDIT_EXPORT_BATCH", query.EXPORT_BATCH))
-    records = query.export_rows(database(), _filters(form), batch)
+    batch = int(current_app.config.get("AUDIT_EXPORT_BATCH", search.EXPORT_BATCH))
+    records = search.export_rows(database(), _filters(form), batch)
     stamp = now().strftime("%Y%m%dT%H%M%SZ")
     body = _csv(records) if fmt == "csv" else _json(records)
     mimetype = "text/csv" if fmt == "csv" else "application/json"

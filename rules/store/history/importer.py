@@ -13,11 +13,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from rules import audit
+from rules.audit.verify.imports import ImportDigest, digest_of, id_runs
 from rules.core.document import Document, Scalar
 from rules.core.engine import Engine, default_engine
 from rules.core.engine.hit_policies import Result
 from rules.errors import ConflictError, Problem
-from rules.imported import ImportDigest, digest_of, id_runs
 from rules.store.history.columns import plan_columns
 from rules.store.history.rows import Row, prepare_rows, read_csv, rejected
 from rules.store.history.write import existing, insert_decisions, insert_resolutions
@@ -169,7 +169,7 @@ def _insert(
     session: Session, target: _Target, rows: list[Row], output: str, actor: str, file_name: str
 ) -> tuple[list[int], ImportDigest]:
     """The decisions and their resolutions, in bulk; the new decision ids in row order, and
-    the digest the audit event records of what was written (:mod:`rules.imported`)."""
+    the digest the audit event records of what was written (:mod:`rules.audit.verify.imports`)."""
     decided = _decision_params(target, rows, actor)
     try:
         ids = insert_decisions(session, decided)

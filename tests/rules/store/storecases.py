@@ -16,8 +16,8 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from rules import audit
+from rules.audit.verify.proposals import proposal_state
 from rules.core.document import Document, load_document, parse_document
-from rules.reviewed import proposal_state
 from rules.store import Database, accounts, decisions, versions
 from rules.store.history import ImportSpec, import_csv
 from rules.store.models import Proposal, Ruleset
@@ -126,7 +126,7 @@ def proposal(session: Session, name: str = NAME, base: int = 1) -> int:
     audit.lock_head(session)
     session.add(row)
     session.flush()
-    # As the proposal service records it (rules.reviewed vouches for proposals).
+    # As the proposal service records it (rules.audit.verify.proposals vouches for proposals).
     state = proposal_state(row, name)
     audit.append(session, "user:test", "proposal.created", f"proposal:{row.id}", state)
     return row.id

@@ -1,5 +1,6 @@
-"""Reading the audit chain for people: filtered, newest first, a page at a time, and exported
-in pages so that no transaction stays open while a client downloads.
+"""Searching the audit chain for people (the review app's audit pages): filtered, newest
+first, a page at a time, and exported in pages so that no transaction stays open while a
+client downloads.
 
 Events are append-only and numbered by ``seq``, so pages are keyset ranges of ``seq`` and an
 export is every matching event up to the head's ``seq`` when it started, read 1,000 at a time.
@@ -7,7 +8,6 @@ export is every matching event up to the head's ``seq`` when it started, read 1,
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.orm import Session
 
-from rules.audit import AuditRecord
+from rules.audit.chain import AuditRecord, record_of
 from rules.store import Database
 from rules.store.models import AuditEvent, AuditHead
 
@@ -56,19 +56,6 @@ class Page:
     older: bool  # more matching events before the last shown
 
 
-def _record(ev: AuditEvent) -> AuditRecord:
-    return AuditRecord(
-        ev.seq,
-        ev.at,
-        ev.actor,
-        ev.action,
-        ev.subject,
-        json.loads(ev.payload),
-        ev.prev_hash,
-        ev.hash,
-    )
-
-
 def _exists(session: Session, filters: Filters, where: ColumnElement[bool]) -> bool:
     query = filters.apply(select(AuditEvent.seq)).where(where).limit(1)
     return session.scalar(query) is not None
@@ -95,7 +82,7 @@ def page(
         if before is not None:
             query = query.where(AuditEvent.seq < before)
         rows = list(session.scalars(query.order_by(AuditEvent.seq.desc()).limit(size)))
-    events = [_record(r) for r in rows]
+    events = [record_of(r) for r in rows]
     if not events:
         return Page([], after is not None, before is not None)
     return Page(
@@ -137,7 +124,7 @@ def export_rows(db: Database, filters: Filters, batch: int = EXPORT_BATCH) -> It
                 .order_by(AuditEvent.seq)
                 .limit(batch)
             )
-            rows = [_record(r) for r in s.scalars(query)]
+            rows = [record_of(r) for r in s.scalars(query)]
         if not rows:
             return
         yield from rows

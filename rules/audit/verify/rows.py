@@ -9,8 +9,10 @@
   none missing, none extra; ``rulesets.active_number`` is the last activation's version;
 - ``resolution.recorded``: a ``resolutions`` row with the decision, outputs, override, note
   and actor recorded; every row not imported is vouched for by exactly one such event;
-- ``history.imported``: see :mod:`rules.imported`; every imported resolution belongs to one;
-- ``proposal.*``: see :mod:`rules.reviewed`; every proposal's reviewed content and approvals.
+- ``history.imported``: see :mod:`rules.audit.verify.imports`; every imported resolution belongs to
+  one;
+- ``proposal.*``: see :mod:`rules.audit.verify.proposals`; every proposal's reviewed content and
+  approvals.
 
 A problem found at an event carries its seq; a row that no event vouches for is named by its
 table and id (and carries no seq). Activations and rulesets are few and read whole; resolutions
@@ -31,8 +33,8 @@ from typing import Any, NamedTuple
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from rules.imported import Imports, canonical
-from rules.reviewed import Proposals, Runs
+from rules.audit.verify.imports import Imports, canonical
+from rules.audit.verify.proposals import Proposals, Runs
 from rules.store.models import Activation, Resolution, Ruleset, Version
 
 __all__ = ["Finding", "Vouchers"]

@@ -31,8 +31,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from rules.audit.verify.imports import canonical
 from rules.core.document import canonical_json
-from rules.imported import canonical
 from rules.store.models import LlmRun, Proposal, ProposalApproval, Ruleset, Version
 
 __all__ = ["STATE_FIELDS", "Proposals", "Runs", "proposal_digest", "proposal_state"]

@@ -1,0 +1,60 @@
+"""Reading the audit chain: events in chain order, filtered, and the whole chain exported."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterator
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from rules.audit.chain import AuditRecord, record_of
+from rules.core.document import canonical_json
+from rules.store.models import AuditEvent
+
+__all__ = ["EXPORT_FIELDS", "events", "export"]
+
+EXPORT_FIELDS = ("seq", "at", "actor", "action", "subject", "payload", "prev_hash", "hash")
+
+
+def events(
+    session: Session,
+    *,
+    action: str | None = None,
+    subject: str | None = None,
+    actor: str | None = None,
+    after: int = 0,
+    limit: int | None = None,
+) -> Iterator[AuditRecord]:
+    """Events in chain order, optionally filtered."""
+    query = select(AuditEvent).where(AuditEvent.seq > after).order_by(AuditEvent.seq)
+    if action:
+        query = query.where(AuditEvent.action == action)
+    if subject:
+        query = query.where(AuditEvent.subject == subject)
+    if actor:
+        query = query.where(AuditEvent.actor == actor)
+    if limit is not None:
+        query = query.limit(limit)
+    # ``with`` closes PostgreSQL's server-side cursor even when the caller stops early.
+    with session.scalars(query.execution_options(yield_per=1000)) as rows:
+        for ev in rows:
+            yield record_of(ev)
+
+
+def export(session: Session, fmt: str = "json") -> str:
+    """The whole chain as JSON (a list of events) or CSV (payload as canonical JSON)."""
+    records = [r.to_dict() for r in events(session)]
+    if fmt == "json":
+        return json.dumps(records, indent=2, ensure_ascii=False) + "\n"
+    if fmt == "csv":
+        out = io.StringIO()
+        writer = csv.DictWriter(out, fieldnames=EXPORT_FIELDS, lineterminator="\n")
+        writer.writeheader()
+        for rec in records:
+            rec["payload"] = canonical_json(rec["payload"]).decode("utf-8")
+            writer.writerow(rec)
+        return out.getvalue()
+    raise ValueError(f"unknown export format {fmt!r}: use csv or json")
