@@ -24,7 +24,7 @@ from gunicorn.app.base import BaseApplication
 from sqlalchemy.exc import SQLAlchemyError
 
 from rules import store
-from rules.commands import database_error, show_url
+from rules.cli.service import database_error, show_url
 from rules.errors import RulesError
 
 __all__ = ["default_workers", "gunicorn_options", "serve"]

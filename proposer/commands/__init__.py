@@ -1,8 +1,8 @@
 """The ``rulebook`` verbs the proposer adds (``propose``, ``backtest``, ``proposals``), found
 through the ``rulebook.commands`` entry-point group (``rules`` never imports ``proposer``).
 
-:func:`proposer_command` is :func:`rules.commands.service_command` (``--database-url``,
-``--json``, a :class:`~rules.commands.Cli`, errors of the rules package as messages and exit
+:func:`proposer_command` is :func:`rules.cli.service.service_command` (``--database-url``,
+``--json``, a :class:`~rules.cli.service.Cli`, errors of the rules package as messages and exit
 codes) that also turns a :class:`~proposer.errors.ProposerError` into a message naming each
 located problem and its exit code (1; 3 for a proposal that does not exist). Nothing is
 written when a verb fails: its transaction is rolled back.
@@ -18,8 +18,8 @@ from typing import Any, NoReturn
 import click
 
 from proposer.errors import ProposerError
-from rules.cli import echo_json
-from rules.commands import Cli, service_command
+from rules.cli.output import echo_json
+from rules.cli.service import Cli, service_command
 
 __all__ = ["fail_proposer", "proposer_command"]
 
@@ -40,7 +40,7 @@ def fail_proposer(exc: ProposerError, as_json: bool) -> NoReturn:
 
 
 def proposer_command(func: Callable[..., None]) -> Callable[..., None]:
-    """Like :func:`rules.commands.service_command`, and ProposerError is a message too."""
+    """Like :func:`rules.cli.service.service_command`, and ProposerError is a message too."""
 
     @functools.wraps(func)
     def run(cli: Cli, **kwargs: Any) -> None:

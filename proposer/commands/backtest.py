@@ -12,8 +12,8 @@ import click
 from proposer.backtest import Window
 from proposer.backtest import backtest as run_backtest
 from proposer.commands import proposer_command
-from rules.cli import read_bytes
-from rules.commands import Cli
+from rules.cli.output import read_bytes
+from rules.cli.service import Cli
 from rules.core.document import load_document
 from rules.errors import InvalidRequestError, Problem
 

@@ -22,8 +22,8 @@ from proposer.commands import fail_proposer
 from proposer.errors import ProposerError
 from proposer.evaluate import REPRODUCE, Evaluation, evaluate
 from proposer.induce import Candidate, induce
-from rules.cli import echo_json, fail, json_option, read_bytes
-from rules.commands import database_error
+from rules.cli.output import echo_json, fail, json_option, read_bytes
+from rules.cli.service import database_error
 from rules.core.document import Document, load_document, parse_document
 from rules.core.engine import default_engine
 from rules.errors import RulesError

@@ -18,7 +18,7 @@ from proposer.commands.propose import summary_lines
 from proposer.evidence import IMPACTS
 from proposer.proposals import get_proposal, list_proposals
 from proposer.records import ProposalRecord
-from rules.commands import Cli, when
+from rules.cli.service import Cli, when
 from rules.store.models import PROPOSAL_STATUSES
 
 __all__ = ["proposals"]

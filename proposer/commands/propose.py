@@ -19,7 +19,7 @@ from proposer.baseline import MAX_LIMIT, propose_baseline
 from proposer.commands import proposer_command
 from proposer.errors import ProposerError
 from proposer.records import ProposalRecord
-from rules.commands import Cli
+from rules.cli.service import Cli
 from rules.errors import Problem
 
 __all__ = ["LLM_OK", "ProposerUnavailableError", "propose", "summary_lines"]

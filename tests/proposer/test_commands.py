@@ -17,7 +17,7 @@ from proposer import apply, get_proposal, parse_operations
 from proposer.backtest import backtest
 from rules import audit
 from rules.cli import main
-from rules.commands import cli_actor
+from rules.cli.service import cli_actor
 from rules.store import Database
 from rules.store.models import AuditEvent, Proposal
 from tests.proposer.test_baseline import load

@@ -1,7 +1,7 @@
-"""The ``rulebook`` verbs backed by the system of record (DESIGN §4).
+"""What the ``rulebook`` verbs backed by the system of record share (DESIGN §4).
 
-:mod:`rules.cli` imports these modules only when one of their verbs runs. Each verb is wrapped
-by :func:`service_command`, which adds ``--database-url`` (or ``RULEBOOK_DATABASE_URL``) and
+:mod:`rules.cli.main` imports those verbs' modules only when one of them runs. Each verb is
+wrapped by :func:`service_command`, which adds ``--database-url`` (or ``RULEBOOK_DATABASE_URL``) and
 ``--json``, and turns every error into a message and a non-zero exit: a service error with its
 own exit code (404-like: 3, database unavailable: 4, anything else: 1).
 """
@@ -21,7 +21,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from rules.cli import echo_json, fail, json_option
+from rules.cli.output import echo_json, fail, json_option
 from rules.errors import ConflictError, RulesError, ServiceError, UnavailableError
 from rules.store import Database, default_url
 

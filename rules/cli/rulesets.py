@@ -2,20 +2,31 @@
 
 A ruleset's first version comes from ``create``; later versions only from proposals accepted
 in review (DESIGN §3), so there is deliberately no verb that adds a version from a file.
+:func:`recorded_document` is the database half of ``rulebook dmn export NAME``.
 """
 
 from __future__ import annotations
 
 import click
 import yaml
+from sqlalchemy.exc import SQLAlchemyError
 
-from rules.cli import read_bytes
-from rules.commands import Cli, service_command, when
-from rules.core.document import load_document
+from rules.cli.output import read_bytes
+from rules.cli.service import Cli, database_error, service_command, when
+from rules.core.document import Document, load_document
+from rules.errors import NotFoundError
 from rules.store import versions
 from rules.store.versions import ActivationInfo, VersionInfo
 
-__all__ = ["activate_", "create_", "diff_", "list_", "show_", "versions_"]
+__all__ = [
+    "activate_",
+    "create_",
+    "diff_",
+    "list_",
+    "recorded_document",
+    "show_",
+    "versions_",
+]
 
 
 @click.command("create")
@@ -136,3 +147,22 @@ def activate_(cli: Cli, name: str, number: int, note: str | None) -> None:
         info = versions.activate(session, name, number, cli.actor, note)
     was = f" (was {info.previous})" if info.previous is not None else ""
     cli.emit(info.to_dict(), [f"{name}: version {info.number} is now active{was}"])
+
+
+def recorded_document(url: str, name: str, number: int | None) -> tuple[Document, int]:
+    """Version ``number`` (default: the active one) of ruleset ``name``: its document and
+    number. NotFoundError if there is no such ruleset (saying that no such file exists
+    either) or version; UnavailableError if the database cannot be used."""
+    cli = Cli(url, as_json=False)
+    try:
+        with cli.session() as session:
+            try:
+                versions.get_ruleset(session, name)
+            except NotFoundError as exc:
+                raise NotFoundError(f"there is no file {name!r}, and {exc}") from exc
+            info = versions.get_version(session, name, number)
+        return info.document, info.number
+    except SQLAlchemyError as exc:
+        raise database_error(exc, url) from exc
+    finally:
+        cli.close()

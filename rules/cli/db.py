@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from rules import store
-from rules.commands import Cli, service_command, show_url
+from rules.cli.service import Cli, service_command, show_url
 
 __all__ = ["db"]
 

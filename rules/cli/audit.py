@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 
 from rules import audit as chain
-from rules.commands import Cli, service_command
+from rules.cli.service import Cli, service_command
 
 __all__ = ["audit"]
 

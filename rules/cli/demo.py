@@ -6,8 +6,8 @@ import json
 
 import click
 
-from rules.commands import Cli, service_command, show_url
-from rules.commands.history import report_lines
+from rules.cli.history import report_lines
+from rules.cli.service import Cli, service_command, show_url
 from rules.store import ROOT
 from rules.store.demo import DEMO_CSV, DEMO_RULESET, EXAMPLE_FACTS, DemoLoad, is_empty, load_demo
 

@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from rules.commands import Cli, service_command, when
+from rules.cli.service import Cli, service_command, when
 from rules.errors import InvalidRequestError, Problem
 from rules.store import accounts
 from rules.store.models import ROLES, SCOPES

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import click
 
-from rules.cli import read_bytes
-from rules.commands import Cli, service_command
+from rules.cli.output import read_bytes
+from rules.cli.service import Cli, service_command
 from rules.store.history import ImportReport, ImportSpec, import_csv, parse_map
 
 __all__ = ["history", "report_lines"]

@@ -8,8 +8,8 @@ from typing import Any
 
 import click
 
-from rules.cli import parse_facts
-from rules.commands import Cli, service_command
+from rules.cli.output import parse_facts
+from rules.cli.service import Cli, service_command
 from rules.store import decisions
 from rules.store.decisions import DecisionRecord, Replay
 

@@ -10,8 +10,8 @@ from click.testing import CliRunner
 
 from rules.cli import main
 
-EXAMPLE = Path(__file__).parents[2] / "examples" / "mortgage.yaml"
-TCK = Path(__file__).parents[1] / "data" / "tck" / "dmn"
+EXAMPLE = Path(__file__).parents[3] / "examples" / "mortgage.yaml"
+TCK = Path(__file__).parents[2] / "data" / "tck" / "dmn"
 GOOD = {
     "pirat": 0.25,
     "hirat": 0.2,
