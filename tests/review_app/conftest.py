@@ -24,7 +24,7 @@ from review_app import create_app
 from rules.api import DB_EXTENSION
 from rules.store import Database, accounts, decisions, versions
 from rules.store.models import ROLES, AuditHead, Base, LoginFailure
-from tests.api.conftest import APPROVE, NAME, mortgage
+from tests.rules.api.conftest import APPROVE, NAME, mortgage
 
 PASSWORD = "correct horse battery staple"
 TOKEN = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')

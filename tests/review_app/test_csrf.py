@@ -14,7 +14,7 @@ from sqlalchemy import select
 from review_app import access
 from rules.store import accounts, settings, versions
 from rules.store.models import ApiKey, Setting, User
-from tests.api.conftest import APPROVE, NAME, mortgage
+from tests.rules.api.conftest import APPROVE, NAME, mortgage
 from tests.review_app.conftest import (
     PASSWORD,
     Browser,

@@ -12,7 +12,7 @@ from flask import Flask
 from review_app.proposals import routes
 from rules.core.document import parse_document
 from rules.store import versions
-from tests.api.conftest import mortgage
+from tests.rules.api.conftest import mortgage
 from tests.review_app.conftest import Browser, db_of
 from tests.review_app.test_proposals_support import (
     logged,

@@ -20,7 +20,7 @@ from flask import Flask
 from proposer import ProposalRecord, create_proposal, get_proposal, submit_proposal
 from rules.core.document import Document, parse_document
 from rules.store import decisions, versions
-from tests.api.conftest import APPROVE, NAME, mortgage
+from tests.rules.api.conftest import APPROVE, NAME, mortgage
 from tests.review_app.conftest import db_of
 
 __all__ = [

@@ -11,9 +11,9 @@ from pathlib import Path
 from prometheus_client.parser import text_string_to_metric_families
 
 from rules.store import Database, accounts, versions
-from tests.api.conftest import APPROVE, NAME, REFER, Api, db_of, fields, make_app, mortgage
+from tests.rules.api.conftest import APPROVE, NAME, REFER, Api, db_of, fields, make_app, mortgage
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def sample(api: Api, name: str, **labels: str) -> float:

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from rules.store import versions
 from rules.store.models import ApiKey, Decision
-from tests.api.conftest import APPROVE, NAME, REFER, Api, count, db_of, fields, mortgage_v2
+from tests.rules.api.conftest import APPROVE, NAME, REFER, Api, count, db_of, fields, mortgage_v2
 
 BATCH = f"/api/v1/rulesets/{NAME}/decisions/batch"
 

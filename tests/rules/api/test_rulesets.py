@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Flask
 
 from rules.store import versions
-from tests.api.conftest import NAME, Api, db_of, fields, mortgage, mortgage_v2
+from tests.rules.api.conftest import NAME, Api, db_of, fields, mortgage, mortgage_v2
 
 
 def _with_v2_active(app: Flask) -> None:

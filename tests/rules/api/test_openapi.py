@@ -13,7 +13,7 @@ from openapi_spec_validator import validate
 
 from rules.api.auth import required_scope
 from rules.api.openapi import document
-from tests.api.conftest import APPROVE, NAME, REFER, Api, db_of, make_app
+from tests.rules.api.conftest import APPROVE, NAME, REFER, Api, db_of, make_app
 
 METHODS = {"get", "put", "post", "delete", "patch", "head", "options", "trace"}
 API_BLUEPRINTS = {"api", "ops"}

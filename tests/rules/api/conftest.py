@@ -22,7 +22,7 @@ from rules.core.document import Document, load_document
 from rules.store import Database, accounts, versions
 from rules.store.models import SCOPES, Base
 
-MORTGAGE = Path(__file__).resolve().parents[2] / "examples" / "mortgage.yaml"
+MORTGAGE = Path(__file__).resolve().parents[3] / "examples" / "mortgage.yaml"
 NAME = "mortgage-approval"
 # Approved by rule approve-clean-low-debt.
 APPROVE = {

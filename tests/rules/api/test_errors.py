@@ -16,7 +16,7 @@ from rules import audit
 from rules.api.extensions import RECORDER_EXTENSION
 from rules.store import decisions
 from rules.store.models import Decision, Resolution
-from tests.api.conftest import APPROVE, REFER, Api, count, db_of, fields, make_app
+from tests.rules.api.conftest import APPROVE, REFER, Api, count, db_of, fields, make_app
 
 UNREACHABLE = "postgresql+psycopg://postgres@127.0.0.1:1/rulebook"
 

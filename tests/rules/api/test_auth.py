@@ -10,7 +10,7 @@ from flask import Flask
 from rules.api import KEYS_EXTENSION
 from rules.api.openapi import document
 from rules.store import accounts
-from tests.api.conftest import APPROVE, NAME, Api, db_of, fields
+from tests.rules.api.conftest import APPROVE, NAME, Api, db_of, fields
 
 SAMPLE = {"{name}": NAME, "{decision_id}": "1", "{number}": "1"}
 SECURED = [

@@ -6,7 +6,7 @@ from flask import Flask
 
 from rules import audit
 from rules.store.models import Resolution
-from tests.api.conftest import APPROVE, REFER, Api, count, db_of, fields
+from tests.rules.api.conftest import APPROVE, REFER, Api, count, db_of, fields
 
 
 def _decided(api: Api, facts: dict[str, object]) -> int:

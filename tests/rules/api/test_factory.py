@@ -9,7 +9,7 @@ import pytest
 
 from review_app import create_app, secret_key
 from rules.store import default_url
-from tests.api.conftest import db_of
+from tests.rules.api.conftest import db_of
 
 
 def test_the_secret_key_is_generated_once_and_private(tmp_path: Path) -> None:
