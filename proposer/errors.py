@@ -1,8 +1,9 @@
-"""Errors raised by the proposer package.
+"""Errors raised by the proposer package: its branch of the product's one error tree, under
+:class:`rules.errors.RulebookError` (which carries the problems, the exit code and the HTTP
+status every layer shows). Every user-facing error says what was wrong, where, and what
+would be right::
 
-Every user-facing error says what was wrong, where, and what would be right::
-
-    ProposerError                   base class; never raised itself
+    ProposerError                   the proposer's branch; never raised itself
     ├── OperationError              a change operation cannot be read or applied to its base
     ├── InductionError              rule induction was asked for an impossible target or setting
     ├── BacktestError               a backtest's window is not valid, or cannot run on the ruleset
@@ -30,9 +31,7 @@ operation that caused them.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
-from rules.errors import Problem
+from rules.errors import RulebookError
 
 __all__ = [
     "BacktestError",
@@ -49,20 +48,8 @@ __all__ = [
 ]
 
 
-class ProposerError(Exception):
-    """Base class of every error the proposer package raises on purpose."""
-
-    exit_code = 1
-
-    def __init__(self, message: str, problems: Iterable[Problem] = ()) -> None:
-        self.problems: tuple[Problem, ...] = tuple(problems)
-        super().__init__(message)
-
-    def __str__(self) -> str:
-        head = super().__str__()
-        if not self.problems:
-            return head
-        return head + "\n" + "\n".join(f"  {p}" for p in self.problems)
+class ProposerError(RulebookError):
+    """Every error the proposer package raises on purpose."""
 
 
 class OperationError(ProposerError):
@@ -91,12 +78,14 @@ class InvalidProposalError(ProposalError):
     """A proposal's fields, operations or citations are wrong; each problem is located."""
 
     status = 422
+    kind = "invalid-request"
 
 
 class ProposalNotFoundError(ProposalError):
     """No proposal with that id."""
 
     status = 404
+    kind = "not-found"
     exit_code = 3
 
 
@@ -104,12 +93,14 @@ class ProposalStateError(ProposalError):
     """The proposal's status does not allow this step (e.g. editing an accepted proposal)."""
 
     status = 409
+    kind = "conflict"
 
 
 class RebaseError(ProposalError):
     """The proposal's operations cannot be applied to the latest version (a rule is gone)."""
 
     status = 409
+    kind = "conflict"
 
 
 class FourEyesError(ProposalError):

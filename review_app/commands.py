@@ -14,7 +14,6 @@ import importlib
 import os
 import shutil
 import signal
-import sys
 import tempfile
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -24,8 +23,9 @@ from gunicorn.app.base import BaseApplication
 from sqlalchemy.exc import SQLAlchemyError
 
 from rules import store
+from rules.cli.output import fail
 from rules.cli.service import database_error, show_url
-from rules.errors import RulesError
+from rules.errors import RulebookError
 
 __all__ = ["default_workers", "gunicorn_options", "serve"]
 
@@ -154,9 +154,8 @@ def serve(
     url = database_url or store.default_url()
     try:
         made = _prepare(url)
-    except RulesError as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(exc.exit_code)
+    except RulebookError as exc:
+        fail(exc, as_json=False)
     count = workers or default_workers()
     click.echo(
         f"Rulebook serving http://{host}:{port} with {count} worker(s) x {threads} thread(s), "

@@ -22,8 +22,7 @@ from flask_wtf import FlaskForm  # type: ignore[import-untyped]
 from wtforms import SelectMultipleField  # type: ignore[import-untyped]
 from wtforms.widgets import CheckboxInput, ListWidget  # type: ignore[import-untyped]
 
-from proposer.errors import ProposerError
-from rules.errors import RulesError
+from rules.errors import RulebookError
 
 __all__ = ["EmptyForm", "MultiCheckboxField", "apply_problems", "status_for"]
 
@@ -39,7 +38,7 @@ class MultiCheckboxField(SelectMultipleField):  # type: ignore[misc]
     option_widget = CheckboxInput()
 
 
-def apply_problems(form: FlaskForm, exc: RulesError | ProposerError) -> None:
+def apply_problems(form: FlaskForm, exc: RulebookError) -> None:
     """Put each of ``exc``'s problems on the field its location names (``rules[3].when`` goes
     on field ``rules``); problems no field owns, and the message itself when no problem is
     placed, become form-level errors (shown above the form by ``form_errors``)."""

@@ -27,13 +27,12 @@ from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
-from proposer.errors import ProposalError
 from review_app import access
 from review_app.auth.session import load_user
 from rules.api import problems
 from rules.api import routes as api_routes
 from rules.api.extensions import database
-from rules.errors import Problem, ServiceError
+from rules.errors import Problem, RulebookError
 
 __all__ = [
     "NAV",
@@ -139,7 +138,7 @@ def handle_error(exc: Exception) -> Any:
         if status < 400:
             return exc  # redirects raised by routing
         return _page(status, _http_detail(exc, status))
-    if isinstance(exc, ServiceError | ProposalError):  # refusals that carry their status
+    if isinstance(exc, RulebookError) and exc.status is not None:  # a refusal, with its status
         detail = str(exc.args[0]) if exc.args else MESSAGES.get(exc.status, "")
         return _page(exc.status, detail, exc.problems)
     if isinstance(exc, IntegrityError):

@@ -23,7 +23,7 @@ from rules.errors import (
     EngineLimitError,
     FactsError,
     Problem,
-    RulesError,
+    RulebookError,
 )
 
 __all__ = [
@@ -36,7 +36,7 @@ __all__ = [
     "FactsError",
     "Problem",
     "Result",
-    "RulesError",
+    "RulebookError",
     "load_document",
     "parse_document",
     "validate_facts",

@@ -1,22 +1,28 @@
-"""Errors raised by the rules package.
+"""Every error Rulebook raises on purpose, in one tree (the proposer's errors are under it)::
 
-Every user-facing error says what was wrong, where, and what would be right::
-
-    RulesError                      base class; never raised itself
+    RulebookError                   the root; never raised itself
     ├── DocumentError               a ruleset document cannot be read (syntax, schema, types)
     ├── FactsError                  facts do not fit a ruleset's input schema (HTTP 422)
     ├── CompileError                a valid document cannot be compiled for the engine
     │   └── EngineLimitError        ... because it exceeds a documented engine limit
     ├── EngineError                 the compiled engine failed at evaluation time (a bug)
     ├── DmnError                    a DMN model or TCK file cannot be imported or run
-    └── ServiceError                the system of record refused a request
-        ├── NotFoundError           no such ruleset, version or decision (HTTP 404)
-        ├── ConflictError           the request contradicts the record (HTTP 409)
-        ├── InvalidRequestError     a request's fields are wrong (HTTP 422)
-        └── UnavailableError        the database cannot be reached (HTTP 503)
+    ├── ServiceError                the system of record refused a request
+    │   ├── NotFoundError           no such ruleset, version or decision (HTTP 404)
+    │   ├── ConflictError           the request contradicts the record (HTTP 409)
+    │   ├── InvalidRequestError     a request's fields are wrong (HTTP 422)
+    │   └── UnavailableError        the database cannot be reached (HTTP 503)
+    └── ProposerError               the proposer refused (:mod:`proposer.errors`, which draws
+                                    its branch: operations, induction, backtests, proposals,
+                                    the LLM proposer)
 
 Each error carries ``problems``: a tuple of :class:`Problem` with a stable code, a location
 such as ``rules[3].when.all[1].op`` and a message, plus an optional "did you mean" suggestion.
+Each class says how the layers show it, so each layer maps the whole tree in one place:
+``exit_code`` is the status ``rulebook`` exits with (:func:`rules.cli.output.fail`), ``status``
+the HTTP status of the problem the API answers with and the review app's error page
+(:func:`rules.api.problems.handle`; None: not a refusal but a failure, answered with a 500),
+and ``kind`` the problem's type (``urn:rulebook:problem:<kind>``).
 """
 
 from __future__ import annotations
@@ -36,7 +42,7 @@ __all__ = [
     "InvalidRequestError",
     "NotFoundError",
     "Problem",
-    "RulesError",
+    "RulebookError",
     "ServiceError",
     "UnavailableError",
     "suggest",
@@ -69,10 +75,12 @@ class Problem:
         }
 
 
-class RulesError(Exception):
-    """Base class of every error the rules package raises on purpose."""
+class RulebookError(Exception):
+    """The root of every error Rulebook raises on purpose."""
 
     exit_code = 1
+    status: int | None = None
+    kind: str | None = None
 
     def __init__(self, message: str, problems: Iterable[Problem] = ()) -> None:
         self.problems: tuple[Problem, ...] = tuple(problems)
@@ -85,15 +93,18 @@ class RulesError(Exception):
         return head + "\n" + "\n".join(f"  {p}" for p in self.problems)
 
 
-class DocumentError(RulesError):
+class DocumentError(RulebookError):
     """A ruleset document is not valid YAML/JSON or does not follow the document schema."""
 
 
-class FactsError(RulesError):
+class FactsError(RulebookError):
     """Facts do not match the ruleset's input schema; each problem names a field."""
 
+    status = 422
+    kind = "invalid-facts"
 
-class CompileError(RulesError):
+
+class CompileError(RulebookError):
     """A valid document could not be compiled into an engine ruleset."""
 
 
@@ -101,15 +112,15 @@ class EngineLimitError(CompileError):
     """A document exceeds a documented limit of the compiled engine."""
 
 
-class EngineError(RulesError):
+class EngineError(RulebookError):
     """The engine failed while evaluating facts: a defect, never a user error."""
 
 
-class DmnError(RulesError):
+class DmnError(RulebookError):
     """A DMN model or TCK test file cannot be imported, exported or run."""
 
 
-class ServiceError(RulesError):
+class ServiceError(RulebookError):
     """The system of record refused a request; ``status`` is its HTTP status."""
 
     status = 400
@@ -119,6 +130,7 @@ class NotFoundError(ServiceError):
     """No such ruleset, version, decision or key."""
 
     status = 404
+    kind = "not-found"
     exit_code = 3
 
 
@@ -126,18 +138,21 @@ class ConflictError(ServiceError):
     """The request contradicts the record (a duplicate name, a stale base version)."""
 
     status = 409
+    kind = "conflict"
 
 
 class InvalidRequestError(ServiceError):
     """A request's fields are wrong; each problem names a field."""
 
     status = 422
+    kind = "invalid-request"
 
 
 class UnavailableError(ServiceError):
     """The database cannot be reached; nothing was written."""
 
     status = 503
+    kind = "unavailable"
     exit_code = 4
 
 

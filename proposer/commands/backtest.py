@@ -11,9 +11,8 @@ import click
 
 from proposer.backtest import Window
 from proposer.backtest import backtest as run_backtest
-from proposer.commands import proposer_command
 from rules.cli.output import read_bytes
-from rules.cli.service import Cli
+from rules.cli.service import Cli, service_command
 from rules.core.document import load_document
 from rules.errors import InvalidRequestError, Problem
 
@@ -106,7 +105,7 @@ def backtest_lines(report: Mapping[str, Any], listed: int | None = None) -> list
     show_default=True,
     help="How many changed decisions to list (the count is always complete).",
 )
-@proposer_command
+@service_command
 def backtest(
     cli: Cli, name: str, candidate_file: str, base: int | None, window: str, keep: int
 ) -> None:

@@ -18,15 +18,13 @@ import click
 from sqlalchemy.exc import SQLAlchemyError
 
 from proposer.cases import Case, engine_value, resolved_value, review_output
-from proposer.commands import fail_proposer
-from proposer.errors import ProposerError
 from proposer.evaluate import REPRODUCE, Evaluation, evaluate
 from proposer.induce import Candidate, induce
 from rules.cli.output import echo_json, fail, json_option, read_bytes
 from rules.cli.service import database_error
 from rules.core.document import Document, load_document, parse_document
 from rules.core.engine import default_engine
-from rules.errors import RulesError
+from rules.errors import RulebookError
 from rules.store import ROOT, Database, upgrade
 from rules.store.demo import DEMO_CSV, DEMO_RULESET, DEMO_SPEC
 from rules.store.history.columns import plan_columns
@@ -146,9 +144,7 @@ def evaluate_(csv_file: str, rounds: int, out: str | None, as_json: bool) -> Non
     path = Path(csv_file)
     try:
         result = _run(read_bytes(csv_file), path.name, rounds)
-    except ProposerError as exc:
-        fail_proposer(exc, as_json)
-    except RulesError as exc:
+    except RulebookError as exc:
         fail(exc, as_json)
     shown = out if out is not None else "FILE.json"
     data: dict[str, Any] = {
@@ -307,9 +303,7 @@ def frontier_(csv_file: str, shuffles: int, folds: int, out: str | None, as_json
     of them then measured on the even ones."""
     try:
         rows = frontier(read_bytes(csv_file), shuffles, folds)
-    except ProposerError as exc:
-        fail_proposer(exc, as_json)
-    except RulesError as exc:
+    except RulebookError as exc:
         fail(exc, as_json)
     shown = _shown(Path(csv_file))
     command = f"rulebook proposer frontier --csv {shown} --shuffles {shuffles} --folds {folds}"

@@ -12,13 +12,12 @@ from typing import Any
 
 import click
 
-from proposer.commands import proposer_command
 from proposer.commands.backtest import backtest_lines
 from proposer.commands.propose import summary_lines
 from proposer.evidence import IMPACTS
 from proposer.proposals import get_proposal, list_proposals
 from proposer.records import ProposalRecord
-from rules.cli.service import Cli, when
+from rules.cli.service import Cli, service_command, when
 from rules.store.models import PROPOSAL_STATUSES
 
 __all__ = ["proposals"]
@@ -38,7 +37,7 @@ def proposals() -> None:
 @click.option("--impact", type=click.Choice(IMPACTS), help="Only of this impact class.")
 @click.option("--limit", type=click.IntRange(1, 1000), default=50, show_default=True)
 @click.option("--offset", type=click.IntRange(0), default=0, show_default=True)
-@proposer_command
+@service_command
 def list_(
     cli: Cli,
     ruleset: str | None,
@@ -134,7 +133,7 @@ def _show_lines(record: ProposalRecord) -> Iterator[str]:
 
 @proposals.command("show")
 @click.argument("proposal_id", metavar="ID", type=int)
-@proposer_command
+@service_command
 def show(cli: Cli, proposal_id: int) -> None:
     """Show proposal ID in full: operations, candidate, rationale, evidence, review."""
     with cli.session() as session:

@@ -16,10 +16,9 @@ from typing import Any
 import click
 
 from proposer.baseline import MAX_LIMIT, propose_baseline
-from proposer.commands import proposer_command
 from proposer.errors import ProposerError
 from proposer.records import ProposalRecord
-from rules.cli.service import Cli
+from rules.cli.service import Cli, service_command
 from rules.errors import Problem
 
 __all__ = ["LLM_OK", "ProposerUnavailableError", "propose", "summary_lines"]
@@ -99,7 +98,7 @@ def _llm(cli: Cli, name: str, limit: int) -> None:
     "--window",
     help="Learn from these logged decisions (baseline only): all, last:N, ids:A-B, since:DATE.",
 )
-@proposer_command
+@service_command
 def propose(cli: Cli, name: str, kind: str, limit: int | None, window: str | None) -> None:
     """Draft rule-change proposals for NAME from its logged decisions, with evidence."""
     if kind == "llm":

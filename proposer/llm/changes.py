@@ -19,14 +19,13 @@ from sqlalchemy import select
 from proposer.backtest import Window, backtest
 from proposer.candidate import apply
 from proposer.citations import check_citations
-from proposer.errors import ProposerError
 from proposer.llm.context import Denied, ToolContext
 from proposer.llm.views import secret_texts, untrusted
 from proposer.operations import AddRule, Operation, UpdateRule, parse_operations
 from proposer.proposals import create_proposal
 from rules.core.document import Document
 from rules.core.validate import leaves
-from rules.errors import Problem, RulesError, suggest
+from rules.errors import Problem, RulebookError, suggest
 from rules.store.models import Decision
 
 __all__ = ["KEEP_CHANGED", "input_problems", "run_backtest", "submit_proposal"]
@@ -119,7 +118,7 @@ def submit_proposal(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
             "submit_proposal",
             f"this run already created its {ctx.proposal_limit} proposal(s) (the limit)",
         )
-        raise Denied(problem.message, [problem], kind="limit")
+        raise Denied(problem.message, [problem], verdict="limit")
     _, candidate = _change(ctx, args)
     verdicts = _citation_check(ctx, candidate, list(args["citations"]))
     try:
@@ -136,7 +135,7 @@ def submit_proposal(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
                 base=ctx.base,
                 run=ctx.run_ref(),
             )
-    except (ProposerError, RulesError) as exc:
+    except RulebookError as exc:
         raise Denied(str(exc).splitlines()[0], exc.problems) from exc
     ctx.proposals.append(record)
     evidence = record.evidence or {}

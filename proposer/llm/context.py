@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from proposer.errors import ProposerError
 from proposer.llm.budget import Budget
 from proposer.llm.views import MIN_SECRET, CaseView
 from proposer.records import ProposalRecord
@@ -20,14 +21,16 @@ __all__ = ["MAX_KNOWN", "Denied", "ToolContext"]
 MAX_KNOWN = 100_000  # PII texts remembered per run for scrubbing
 
 
-class Denied(Exception):
-    """A handler's refusal: ``kind`` (``denied`` or ``limit``), a reason, located problems."""
+class Denied(ProposerError):
+    """A tool handler's refusal: a reason, located problems, and the gateway's ``verdict``
+    (``denied`` or ``limit``). The gateway turns it into the tool's answer to the model."""
 
-    def __init__(self, reason: str, problems: Iterable[Problem] = (), kind: str = "denied") -> None:
+    def __init__(
+        self, reason: str, problems: Iterable[Problem] = (), verdict: str = "denied"
+    ) -> None:
+        super().__init__(reason, problems)
         self.reason = reason
-        self.problems = tuple(problems)
-        self.kind = kind
-        super().__init__(reason)
+        self.verdict = verdict
 
 
 @dataclass(slots=True)

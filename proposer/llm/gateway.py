@@ -31,7 +31,6 @@ from typing import Any
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from proposer.errors import ProposerError
 from proposer.llm import changes, reads
 from proposer.llm.budget import Budget, Stop
 from proposer.llm.context import Denied, ToolContext
@@ -39,7 +38,7 @@ from proposer.llm.settings import LlmSettings
 from proposer.llm.tools import TOOLS
 from proposer.llm.views import dumps
 from proposer.records import ProposalRecord
-from rules.errors import Problem, RulesError, suggest
+from rules.errors import Problem, RulebookError, suggest
 from rules.store.versions import get_ruleset, get_version
 
 __all__ = ["MAX_LOGGED_ARGUMENTS", "Gateway", "GatewayEntry", "ToolOutcome", "parse_arguments"]
@@ -242,8 +241,8 @@ class Gateway:
             with self.context.session.begin_nested():
                 payload = HANDLERS[name](self.context, values)
         except Denied as exc:
-            return _deny(name, exc.kind, exc.reason, exc.problems)
-        except (ProposerError, RulesError) as exc:
+            return _deny(name, exc.verdict, exc.reason, exc.problems)
+        except RulebookError as exc:
             return _deny(name, "denied", str(exc).splitlines()[0], exc.problems)
         except (SQLAlchemyError, RecursionError, OverflowError) as exc:  # savepoint rolled back
             cause = type(getattr(exc, "orig", None) or exc).__name__

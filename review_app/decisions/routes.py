@@ -28,7 +28,7 @@ from review_app.decisions.forms import (
 from review_app.forms import apply_problems, status_for
 from review_app.rulesets.table import value_text
 from rules.api.extensions import database
-from rules.errors import InvalidRequestError, Problem, RulesError, suggest
+from rules.errors import InvalidRequestError, Problem, RulebookError, suggest
 from rules.store import decisions, versions
 
 __all__ = ["bp"]
@@ -112,7 +112,7 @@ def _show_page(decision_id: int, form: ResolveForm | None = None) -> tuple[str, 
         replay_error: str | None = None
         try:
             replayed = decisions.replay(s, decision_id)
-        except RulesError as exc:  # shown on the page: the rest of the record still reads
+        except RulebookError as exc:  # shown on the page: the rest of the record still reads
             replayed, replay_error = None, str(exc)
     doc = info.document
     if form is None:

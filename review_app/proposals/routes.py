@@ -19,7 +19,6 @@ from wtforms import SelectChoice  # type: ignore[import-untyped]
 
 from proposer import (
     InvalidProposalError,
-    ProposalError,
     ProposalStateError,
     accept_proposal,
     get_proposal,
@@ -34,7 +33,7 @@ from review_app.proposals.forms import AcceptForm, ActivateForm, FilterForm, Rej
 from review_app.proposals.pages import dossier_page, queue_row, version_choices
 from review_app.proposals.saving import save_edit
 from rules.api.extensions import database
-from rules.errors import ServiceError
+from rules.errors import RulebookError, ServiceError
 from rules.store import versions
 from rules.store.models import PROPOSAL_STATUSES
 
@@ -97,8 +96,11 @@ def _to_dossier(proposal_id: int) -> Response:
     return redirect(url_for("proposals.show", proposal_id=proposal_id))
 
 
-def _refused(proposal_id: int, exc: ProposalError | ServiceError, **forms: Any) -> tuple[str, int]:
-    """The dossier again, with the service's refusal at the top and its status."""
+def _refused(proposal_id: int, exc: RulebookError, **forms: Any) -> tuple[str, int]:
+    """The dossier again, with the service's refusal at the top and its status; an error that
+    is no refusal (no status) is left to the error handler."""
+    if exc.status is None:
+        raise exc
     message = str(exc.args[0]) if exc.args else "The request was refused."
     details = "; ".join(p.message for p in exc.problems if p.message not in message)
     flash(message[:1].upper() + message[1:] + (f" ({details})" if details else "") + ".", "error")
@@ -117,7 +119,7 @@ def submit(proposal_id: int) -> Response | tuple[str, int]:
     try:
         with database().session() as s:
             submit_proposal(s, proposal_id, actor())
-    except (ProposalError, ServiceError) as exc:
+    except RulebookError as exc:
         return _refused(proposal_id, exc)
     flash(f"Proposal {proposal_id} is submitted for review by an approver.", "success")
     return _to_dossier(proposal_id)
@@ -132,7 +134,7 @@ def accept(proposal_id: int) -> Response | tuple[str, int]:
     try:
         with database().session() as s:
             done = accept_proposal(s, proposal_id, approver=actor(), note=form.note.data or None)
-    except (ProposalError, ServiceError) as exc:
+    except RulebookError as exc:
         return _refused(proposal_id, exc, accept=form)
     if done.status == "accepted":
         flash(
@@ -163,7 +165,7 @@ def reject(proposal_id: int) -> Response | tuple[str, int]:
     except InvalidProposalError as exc:
         form.reason.errors = [p.message for p in exc.problems] or [str(exc.args[0])]
         return dossier_page(proposal_id, 422, reject=form)
-    except (ProposalError, ServiceError) as exc:
+    except RulebookError as exc:
         return _refused(proposal_id, exc, reject=form)
     flash(f"Proposal {proposal_id} is rejected. The reason is kept with it.", "success")
     return _to_dossier(proposal_id)
@@ -183,7 +185,7 @@ def rebase(proposal_id: int) -> Response | tuple[str, int]:
                     f"{latest}: there is nothing to rebase"
                 )
             done = rebase_proposal(s, proposal_id, actor=actor())
-    except (ProposalError, ServiceError) as exc:
+    except RulebookError as exc:
         return _refused(proposal_id, exc)
     report = (done.evidence or {}).get("backtest") or {}
     flash(

@@ -1,8 +1,10 @@
 """Errors as ``application/problem+json`` (RFC 9457), never an HTML page.
 
 Every body is ``{type, title, status, detail, errors: [{field, message, code?, suggestion?}]}``.
-Service errors carry their status; facts errors are 422 naming each field; a database that
-cannot be reached is a 503 with ``Retry-After``; anything unexpected is logged and is a 500.
+:func:`handle` is the one place an error of the product's tree becomes a problem: a refusal
+carries its ``status`` and ``kind`` (:mod:`rules.errors`; facts errors are 422 naming each
+field); a database that cannot be reached is a 503 with ``Retry-After``; anything else is
+logged and is a 500.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from sqlalchemy.exc import DBAPIError, DisconnectionError, IntegrityError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
-from rules.errors import FactsError, Problem, RulesError, ServiceError
+from rules.errors import Problem, RulebookError
 
 __all__ = [
     "PROBLEM_JSON",
@@ -33,8 +35,9 @@ RETRY_AFTER_SECONDS = 5
 API_PATHS = ("/api/", "/healthz", "/readyz", "/metrics")
 
 
-class ApiProblem(Exception):
-    """An HTTP-level refusal raised by the API itself (401, 403, 415, 400)."""
+class ApiProblem(RulebookError):
+    """An HTTP-level refusal raised by the API itself (401, 403, 415, 400), with the headers
+    its answer needs (``WWW-Authenticate``)."""
 
     def __init__(
         self,
@@ -43,10 +46,9 @@ class ApiProblem(Exception):
         errors: Iterable[Problem] = (),
         headers: Mapping[str, str] | None = None,
     ) -> None:
-        super().__init__(detail)
-        self.status = status
+        super().__init__(detail, errors)
+        self.status: int = status
         self.detail = detail
-        self.errors = tuple(errors)
         self.headers = dict(headers or {})
 
 
@@ -77,9 +79,6 @@ def _error(p: Problem) -> dict[str, str]:
     if p.suggestion:
         out["suggestion"] = p.suggestion
     return out
-
-
-_KINDS = {404: "not-found", 409: "conflict", 422: "invalid-request", 503: "unavailable"}
 
 
 def _http(exc: HTTPException) -> Response:
@@ -113,19 +112,18 @@ def _database(exc: Exception) -> Response:
 def handle(exc: Exception) -> Response | HTTPException:
     """The problem response for any exception raised while serving the API."""
     if isinstance(exc, ApiProblem):
-        return problem(exc.status, exc.detail, exc.errors, exc.headers)
+        return problem(exc.status, exc.detail, exc.problems, exc.headers)
     if isinstance(exc, HTTPException):
         if exc.code is None or exc.code < 400:
             return exc
         return _http(exc)
-    if isinstance(exc, ServiceError):
+    if isinstance(exc, RulebookError) and exc.status is not None:
         detail = str(exc.args[0]) if exc.args else HTTPStatus(exc.status).phrase
-        return problem(exc.status, detail, exc.problems, kind=_KINDS.get(exc.status))
-    if isinstance(exc, FactsError):
-        return problem(422, str(exc.args[0]), exc.problems, kind="invalid-facts")
+        return problem(exc.status, detail, exc.problems, kind=exc.kind)
     if isinstance(exc, DBAPIError | DisconnectionError | PoolTimeoutError):
         return _database(exc)
-    kind = "rules-error" if isinstance(exc, RulesError) else "internal"
+    # An error of the tree with no status is a failure, not a refusal (e.g. an engine defect).
+    kind = "rules-error" if isinstance(exc, RulebookError) else "internal"
     current_app.logger.exception("unexpected error on %s %s", request.method, request.path)
     return problem(500, "an unexpected error occurred; it has been logged", kind=kind)
 

@@ -15,7 +15,7 @@ import click
 
 from rules.cli.output import echo_json, fail, json_option, load_document_file, read_bytes
 from rules.core.document import SLUG, Document
-from rules.errors import RulesError
+from rules.errors import RulebookError
 
 __all__ = ["dmn"]
 
@@ -38,7 +38,7 @@ def dmn_import(model: str, output: str | None, decision: str | None, as_json: bo
 
     try:
         doc = import_dmn(read_bytes(model), decision=decision)
-    except RulesError as exc:
+    except RulebookError as exc:
         fail(exc, as_json)
     data = doc.to_dict()
     if as_json:
@@ -81,7 +81,7 @@ def dmn_export(
     doc, number = _export_source(source, number, database_url)
     try:
         text = export_dmn(doc)
-    except RulesError as exc:
+    except RulebookError as exc:
         fail(exc, False)
     if output:
         try:
@@ -101,11 +101,11 @@ def _export_source(
     if Path(source).is_file():
         if number is not None:
             message = f"{source} is a file, which has no versions: use --version with a NAME"
-            fail(RulesError(message), False)
+            fail(RulebookError(message), False)
         return load_document_file(source, False), None
     if not SLUG.match(source):
         fail(
-            RulesError(
+            RulebookError(
                 f"{source!r} is neither an existing file nor a ruleset name (a ruleset name is "
                 "a slug such as mortgage-approval)"
             ),
@@ -116,7 +116,7 @@ def _export_source(
 
     try:
         return recorded_document(database_url or default_url(), source, number)
-    except RulesError as exc:
+    except RulebookError as exc:
         fail(exc, False)
 
 
@@ -130,7 +130,7 @@ def dmn_verify(model: str, tests: str, as_json: bool) -> None:
 
     try:
         report = verify(read_bytes(model), read_bytes(tests))
-    except RulesError as exc:
+    except RulebookError as exc:
         fail(exc, as_json)
     if as_json:
         echo_json(report.to_dict())

@@ -18,7 +18,7 @@ import click
 from rules.cli.dmn import dmn
 from rules.cli.lazy import LazyGroup
 from rules.cli.output import echo_json, fail, json_option, load_document_file, parse_facts
-from rules.errors import RulesError
+from rules.errors import RulebookError
 
 __all__ = ["COMMANDS", "ENTRY_POINT_GROUP", "RULESET_COMMANDS", "main"]
 
@@ -96,7 +96,7 @@ def eval_(file: str, facts_text: str, as_json: bool) -> None:
     facts = parse_facts(facts_text, as_json)
     try:
         result = evaluate(doc, facts)
-    except RulesError as exc:
+    except RulebookError as exc:
         fail(exc, as_json)
     if as_json:
         echo_json({"ruleset": doc.name, "version_hash": doc.hash, **result.to_dict()})

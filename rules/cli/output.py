@@ -15,7 +15,7 @@ from typing import Any, NoReturn
 import click
 
 from rules.core.document import Document, load_document
-from rules.errors import Problem, RulesError
+from rules.errors import Problem, RulebookError
 
 __all__ = [
     "echo_json",
@@ -29,7 +29,7 @@ __all__ = [
 json_option = click.option("--json", "as_json", is_flag=True, help="Print machine-readable output.")
 
 
-def fail(exc: RulesError, as_json: bool) -> NoReturn:
+def fail(exc: RulebookError, as_json: bool) -> NoReturn:
     """Print ``exc`` (as JSON on stdout with ``--json``, else on stderr) and exit with its code."""
     if as_json:
         click.echo(json.dumps(_error_json(exc), indent=2, ensure_ascii=False))
@@ -38,7 +38,7 @@ def fail(exc: RulesError, as_json: bool) -> NoReturn:
     sys.exit(exc.exit_code if exc.exit_code else 1)
 
 
-def _error_json(exc: RulesError) -> dict[str, Any]:
+def _error_json(exc: RulebookError) -> dict[str, Any]:
     return {
         "error": str(exc).splitlines()[0],
         "kind": type(exc).__name__,
@@ -56,7 +56,7 @@ def read_bytes(path: str) -> bytes:
 def load_document_file(path: str, as_json: bool) -> Document:
     try:
         return load_document(read_bytes(path))
-    except RulesError as exc:
+    except RulebookError as exc:
         fail(exc, as_json)
 
 
@@ -72,4 +72,4 @@ def parse_facts(text: str, as_json: bool) -> Any:
         return json.loads(source)
     except json.JSONDecodeError as exc:
         problem = Problem("RB400", "facts", f"not valid JSON: {exc.msg} at column {exc.colno}")
-        fail(RulesError("--facts must be a JSON object", [problem]), as_json)
+        fail(RulebookError("--facts must be a JSON object", [problem]), as_json)

@@ -22,7 +22,7 @@ from sqlalchemy.exc import ArgumentError, IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from rules.cli.output import echo_json, fail, json_option
-from rules.errors import ConflictError, RulesError, ServiceError, UnavailableError
+from rules.errors import ConflictError, RulebookError, ServiceError, UnavailableError
 from rules.store import Database, default_url
 
 __all__ = ["Cli", "cli_actor", "database_error", "service_command", "show_url", "when"]
@@ -121,7 +121,7 @@ def service_command(func: Callable[..., None]) -> Callable[..., None]:
         cli = Cli(database_url or default_url(), as_json)
         try:
             func(cli, **kwargs)
-        except RulesError as exc:
+        except RulebookError as exc:
             fail(exc, as_json)
         except SQLAlchemyError as exc:
             fail(database_error(exc, cli.url), as_json)

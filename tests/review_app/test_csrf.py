@@ -14,7 +14,6 @@ from sqlalchemy import select
 from review_app import access
 from rules.store import accounts, settings, versions
 from rules.store.models import ApiKey, Setting, User
-from tests.rules.api.conftest import APPROVE, NAME, mortgage
 from tests.review_app.conftest import (
     PASSWORD,
     Browser,
@@ -25,6 +24,7 @@ from tests.review_app.conftest import (
     ensure_user,
 )
 from tests.review_app.test_authz import ui_routes
+from tests.rules.api.conftest import APPROVE, NAME, mortgage
 
 
 def _state(app: Flask) -> tuple[int, int, int, int, bool]:

@@ -17,9 +17,9 @@ from rules import audit
 from rules.core.document import load_document
 from rules.store import decisions, versions
 from rules.store.models import Decision, Resolution
-from tests.rules.api.conftest import APPROVE, NAME, REFER, mortgage
 from tests.review_app.conftest import Browser, audit_seq, count, db_of
 from tests.review_app.test_rulesets_pages import rows, text_of
+from tests.rules.api.conftest import APPROVE, NAME, REFER, mortgage
 
 IDS = re.compile(r'<tr id="decision-(\d+)">')
 

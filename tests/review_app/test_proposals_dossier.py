@@ -17,7 +17,6 @@ from review_app.proposals.backtest import MASK
 from rules.store import versions
 from rules.store.demo import DEMO_SPEC
 from rules.store.history import import_csv
-from tests.rules.api.conftest import mortgage
 from tests.proposer.test_baseline import hmda_csv, hmda_doc
 from tests.review_app.conftest import Browser, db_of
 from tests.review_app.test_proposals_support import (
@@ -30,6 +29,7 @@ from tests.review_app.test_proposals_support import (
     text_of,
     with_pii_input,
 )
+from tests.rules.api.conftest import mortgage
 
 SECTIONS = ("actions", "rationale", "changes", "document", "citations", "backtest", "changed",
             "checks", "scope", "impact")  # fmt: skip

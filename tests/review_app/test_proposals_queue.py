@@ -12,7 +12,6 @@ from flask import Flask
 from review_app.proposals import routes
 from rules.core.document import parse_document
 from rules.store import versions
-from tests.rules.api.conftest import mortgage
 from tests.review_app.conftest import Browser, db_of
 from tests.review_app.test_proposals_support import (
     logged,
@@ -23,6 +22,7 @@ from tests.review_app.test_proposals_support import (
     submit,
     text_of,
 )
+from tests.rules.api.conftest import mortgage
 
 
 def listed(html: str) -> list[int]:

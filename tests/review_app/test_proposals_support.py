@@ -20,8 +20,8 @@ from flask import Flask
 from proposer import ProposalRecord, create_proposal, get_proposal, submit_proposal
 from rules.core.document import Document, parse_document
 from rules.store import decisions, versions
-from tests.rules.api.conftest import APPROVE, NAME, mortgage
 from tests.review_app.conftest import db_of
+from tests.rules.api.conftest import APPROVE, NAME, mortgage
 
 __all__ = [
     "APPROVE_RULE",

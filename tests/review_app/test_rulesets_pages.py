@@ -22,8 +22,8 @@ from rules import audit
 from rules.core.document import Document, load_document
 from rules.store import decisions, versions
 from rules.store.models import Activation
-from tests.rules.api.conftest import APPROVE, MORTGAGE, NAME, REFER, mortgage
 from tests.review_app.conftest import Browser, audit_seq, count, db_of
+from tests.rules.api.conftest import APPROVE, MORTGAGE, NAME, REFER, mortgage
 
 VOID = frozenset({"area", "br", "col", "hr", "img", "input", "link", "meta", "source", "wbr"})
 
