@@ -7,7 +7,7 @@ The log is the demo's: the HMDA ruleset (examples/hmda.yaml) as version 1, and `
 whose facts are rows drawn at random (seeded) from data/hmda_boston.csv, each decided by the engine
 and resolved with the lender's decision from the file's ``deny`` column, as ``rulebook history
 import`` records them, one second apart. They are bulk-loaded (PostgreSQL COPY through
-:mod:`rules.store.history.write`), untimed. The file has 2,380 rows, so facts repeat and the
+:mod:`rules.store.decisions.bulk`), untimed. The file has 2,380 rows, so facts repeat and the
 backtest's evaluation cache does most of the work; ``--distinct`` also measures a log whose fact
 sets are all unique (``unemp``, which no rule reads, gets a tiny offset per row), where the cache
 never hits: the worst case, every decision evaluated twice.
@@ -56,10 +56,10 @@ from rules.store import (  # noqa: E402
     upgrade,
     versions,
 )
+from rules.store.decisions.bulk import insert_decisions, insert_resolutions  # noqa: E402
 from rules.store.demo import DEMO_CSV, DEMO_RULESET, DEMO_SPEC  # noqa: E402
 from rules.store.history.columns import plan_columns  # noqa: E402
 from rules.store.history.rows import Row, prepare_rows  # noqa: E402
-from rules.store.history.write import insert_decisions, insert_resolutions  # noqa: E402
 
 SEED = 20240601
 SCHEMA = f"rb_bench_backtest_{os.getpid()}"

@@ -1,8 +1,9 @@
 """The Flask application: one factory serves the decision API and the review UI.
 
-``create_app`` follows the Flask tutorial: configuration, then one shared database, then each
-subsystem wiring itself with ``init_app(app)``: the JSON API (``rules.api``) first, then the
-review UI (:mod:`review_app.web`).
+``create_app`` follows the Flask tutorial: configuration, then each subsystem wiring itself
+with ``init_app(app)``: the store (:mod:`rules.store.extension`: the one database and the
+services bound to it), the JSON API (``rules.api``), then the review UI
+(:mod:`review_app.web`).
 
 Session cookies are HttpOnly and SameSite=Lax; ``RULEBOOK_SECURE_COOKIES=1`` adds Secure (and
 the ``__Host-`` name prefix) and must be set whenever the app is served over HTTPS; it is off by
@@ -54,6 +55,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     # PROMETHEUS_MULTIPROC_DIR, or each worker's metrics stay private to it.
     from review_app import web
     from rules import api
+    from rules.store import extension
 
     app = Flask(__name__, instance_path=str(store.instance_path()))
     app.config.from_mapping(
@@ -75,7 +77,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     if hops > 0:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
 
-    app.extensions[api.DB_EXTENSION] = store.Database(app.config["DATABASE_URL"])
+    extension.init_app(app)  # the app's database and services: the store owns them
     api.init_app(app)
     web.init_app(app)
     return app

@@ -31,8 +31,8 @@ from review_app import access
 from review_app.auth.session import load_user
 from rules.api import problems
 from rules.api import routes as api_routes
-from rules.api.extensions import database
 from rules.errors import Problem, RulebookError
+from rules.store.extension import database
 
 __all__ = [
     "NAV",

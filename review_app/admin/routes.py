@@ -14,9 +14,9 @@ from werkzeug.wrappers import Response
 from review_app.access import actor, current_user
 from review_app.admin.forms import CreateKeyForm, CreateUserForm, KillSwitchForm, RoleForm
 from review_app.forms import apply_problems, status_for
-from rules.api.extensions import database
 from rules.errors import ConflictError, InvalidRequestError
 from rules.store import accounts, settings
+from rules.store.extension import database
 
 __all__ = ["bp"]
 

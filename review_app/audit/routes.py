@@ -33,10 +33,10 @@ from wtforms import SelectChoice  # type: ignore[import-untyped]
 from review_app.audit.forms import FilterForm
 from review_app.auth.clock import now
 from rules import audit
-from rules.api.extensions import database
 from rules.audit import EXPORT_FIELDS, AuditRecord, search
 from rules.core.document import canonical_json
 from rules.errors import InvalidRequestError, Problem
+from rules.store.extension import database
 
 __all__ = ["bp"]
 

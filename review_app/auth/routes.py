@@ -14,9 +14,9 @@ from review_app.auth.clock import now
 from review_app.auth.forms import LoginForm
 from review_app.auth.session import sign_in, sign_out
 from review_app.forms import EmptyForm, status_for
-from rules.api.extensions import database
 from rules.store import accounts
 from rules.store.accounts import UserInfo
+from rules.store.extension import database
 
 __all__ = ["bp", "safe_next"]
 

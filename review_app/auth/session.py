@@ -15,9 +15,9 @@ from typing import Any
 from flask import current_app, g, request, session
 
 from review_app.auth.clock import now
-from rules.api.extensions import database
 from rules.api.problems import API_PATHS
 from rules.store.accounts import UserInfo, get_user
+from rules.store.extension import database
 
 __all__ = ["load_user", "sign_in", "sign_out"]
 

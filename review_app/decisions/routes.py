@@ -27,9 +27,9 @@ from review_app.decisions.forms import (
 )
 from review_app.forms import apply_problems, status_for
 from review_app.rulesets.table import value_text
-from rules.api.extensions import database
 from rules.errors import InvalidRequestError, Problem, RulebookError, suggest
 from rules.store import decisions, versions
+from rules.store.extension import database
 
 __all__ = ["bp"]
 

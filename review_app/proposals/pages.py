@@ -22,10 +22,10 @@ from review_app.proposals.dossier import Dossier, build
 from review_app.proposals.forms import AcceptForm, ActivateForm, EditForm, RejectForm
 from review_app.proposals.placing import error_links
 from review_app.proposals.ruletext import document_yaml
-from rules.api.extensions import database
 from rules.core.document import Document
 from rules.errors import NotFoundError
 from rules.store.decisions import get_decision
+from rules.store.extension import database
 from rules.store.versions import VersionInfo, get_ruleset, get_version, list_versions
 
 __all__ = [

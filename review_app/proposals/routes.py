@@ -32,9 +32,9 @@ from review_app.forms import EmptyForm
 from review_app.proposals.forms import AcceptForm, ActivateForm, FilterForm, RejectForm
 from review_app.proposals.pages import dossier_page, queue_row, version_choices
 from review_app.proposals.saving import save_edit
-from rules.api.extensions import database
 from rules.errors import RulebookError, ServiceError
 from rules.store import versions
+from rules.store.extension import database
 from rules.store.models import PROPOSAL_STATUSES
 
 __all__ = ["PAGE_SIZE", "bp"]

@@ -33,8 +33,8 @@ from review_app.proposals.forms import EditForm, edit_form_class
 from review_app.proposals.pages import edit_page
 from review_app.proposals.placing import place_problems, problem_text
 from review_app.web import when
-from rules.api.extensions import database
 from rules.core.document import Document
+from rules.store.extension import database
 from rules.store.versions import get_version
 
 __all__ = ["save_edit"]

@@ -23,9 +23,9 @@ from review_app.rulesets import query
 from review_app.rulesets.compare import compare
 from review_app.rulesets.forms import NOTE_MAX, ActivateForm, ActiveAtForm, DiffForm
 from review_app.rulesets.table import ANY, decision_table, input_uses, value_text
-from rules.api.extensions import database
 from rules.errors import ConflictError
 from rules.store import versions
+from rules.store.extension import database
 from rules.store.versions import ActivationInfo, VersionInfo
 
 __all__ = ["bp"]

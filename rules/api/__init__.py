@@ -1,10 +1,20 @@
 """Rulebook's HTTP decision API (DESIGN §4): JSON under ``/api/v1``, problem+json errors,
 bearer API keys with scopes, health and Prometheus endpoints.
 
-This package uses Flask; the pure engine core never imports it::
+The blueprint has no data access of its own: its views check the request, call the store's
+services (through :mod:`rules.store.extension`, which owns the database handle) and answer
+with their frozen records::
 
-    app.extensions["rulebook.db"] = Database(url)   # the factory's one database
-    rules.api.init_app(app)                         # routes, error handlers, metrics
+    rules.store.extension.init_app(app)   # the app's database and services (done if missing)
+    rules.api.init_app(app)               # routes, error handlers, metrics
+
+- :mod:`~rules.api.routes`: the decision API's views; :mod:`~rules.api.health`: liveness,
+  readiness and metrics; :mod:`~rules.api.auth`: bearer keys and scopes;
+  :mod:`~rules.api.bodies`: strict request bodies; :mod:`~rules.api.problems`: every error as
+  problem+json, in one place; :mod:`~rules.api.openapi`, :mod:`~rules.api.schemas`: the
+  OpenAPI description; :mod:`~rules.api.metrics`: Prometheus metrics.
+
+This package uses Flask; the pure engine core never imports it.
 """
 
 from __future__ import annotations
@@ -13,9 +23,9 @@ from flask import Flask, Request, Response
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 
 from rules.api import health, metrics, problems, routes
-from rules.api.extensions import DB_EXTENSION, KEYS_EXTENSION, database, install
+from rules.store import extension
 
-__all__ = ["DB_EXTENSION", "KEYS_EXTENSION", "database", "init_app"]
+__all__ = ["init_app"]
 
 
 def _count_response(response: Response) -> Response:
@@ -36,7 +46,7 @@ class _SessionInterface(SecureCookieSessionInterface):
 
 def init_app(app: Flask) -> None:
     """Register the API and operations routes, their error handling and response metrics."""
-    install(app)
+    extension.init_app(app)
     if type(app.session_interface) is SecureCookieSessionInterface:
         app.session_interface = _SessionInterface()
     app.register_blueprint(routes.bp)

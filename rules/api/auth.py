@@ -13,10 +13,10 @@ from typing import ParamSpec, TypeVar
 
 from flask import g, request
 
-from rules.api.extensions import database, key_cache
 from rules.api.problems import ApiProblem
 from rules.errors import Problem
 from rules.store.accounts import ApiKeyInfo
+from rules.store.extension import database, key_cache
 
 __all__ = ["caller", "required_scope", "requires"]
 

@@ -9,9 +9,9 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from rules.api import metrics, problems
-from rules.api.extensions import database
 from rules.errors import UnavailableError
 from rules.store import migrations_config
+from rules.store.extension import database
 
 __all__ = ["bp", "expected_revisions"]
 

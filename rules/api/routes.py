@@ -1,7 +1,9 @@
 """The decision API under ``/api/v1`` (DESIGN §4).
 
-Each view validates its body, acts in one transaction, and builds its answer only after the
-transaction has committed: a client never sees a decision that is not on record.
+Each view validates its body, calls a store service, and builds its answer only after the
+service's transaction has committed: a client never sees a decision that is not on record.
+Decisions go through the app's :class:`~rules.store.decisions.DecisionService`, the one
+decide-and-record path.
 """
 
 from __future__ import annotations
@@ -15,9 +17,10 @@ from flask import Blueprint, Response, request
 from rules.api import metrics, problems
 from rules.api.auth import caller, requires
 from rules.api.bodies import a_version, an_object, check_id, json_object, parse_time
-from rules.api.extensions import database, recorder
 from rules.api.openapi import document
 from rules.store import decisions, versions
+from rules.store.extension import database
+from rules.store.extension import decisions as decision_service
 
 __all__ = ["bp"]
 
@@ -40,8 +43,8 @@ def decide(name: str) -> Response:
     body = json_object(DECIDE_FIELDS, ("facts",), {"facts": an_object, "version": a_version})
     key = caller()
     started = perf_counter()
-    # One statement, committed before this returns (see rules.store.recorder).
-    record, created = recorder().decide(
+    # One statement, committed before this returns (rules.store.decisions.writers).
+    record, created = decision_service().decide(
         name,
         body["facts"],
         version=body.get("version"),
@@ -62,15 +65,9 @@ def decide_batch(name: str) -> Response:
     body = json_object(BATCH_FIELDS, ("items",), {"version": a_version})
     key = caller()
     started = perf_counter()
-    with database().session() as session:
-        results = decisions.decide_batch(
-            session,
-            name,
-            body["items"],
-            version=body.get("version"),
-            caller=key.actor,
-            api_key_id=key.id,
-        )
+    results = decision_service().decide_batch(
+        name, body["items"], version=body.get("version"), caller=key.actor, api_key_id=key.id
+    )
     metrics.DECISION_SECONDS.labels("batch").observe(perf_counter() - started)
     metrics.record_decisions(results)
     status = 201 if any(created for _, created in results) else 200

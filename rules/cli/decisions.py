@@ -45,18 +45,11 @@ def decide(
 ) -> None:
     """Decide facts with a ruleset and record the decision.
 
-    The decision is recorded like an API call's, with source `cli`."""
+    The decision is recorded as an API call's is, by the same service, with source `cli`."""
     facts = parse_facts(facts_text, cli.as_json)
-    with cli.session() as session:
-        record, created = decisions.decide(
-            session,
-            name,
-            facts,
-            version=number,
-            request_id=request_id,
-            caller=cli.actor,
-            source="cli",
-        )
+    record, created = decisions.DecisionService(cli.db).decide(
+        name, facts, version=number, request_id=request_id, caller=cli.actor, source="cli"
+    )
     cli.emit({**record.to_dict(), "created": created}, _decision_lines(record, created))
 
 

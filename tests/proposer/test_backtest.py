@@ -54,7 +54,9 @@ def _log(db: Database) -> dict[str, int]:
         versions.create_ruleset(s, mortgage(), "test")
     for name, change, outcome in CASES:
         with db.session() as s:
-            record, _ = decisions.decide(s, NAME, {**APPROVE, **change}, caller="test")
+            record, _ = decisions.DecisionService().decide(
+                NAME, {**APPROVE, **change}, caller="test", session=s
+            )
             ids[name] = record.id
             if outcome is not None:
                 decisions.resolve(s, record.id, {"outcome": outcome}, note=None, actor="ann")
@@ -135,7 +137,9 @@ def test_decisions_of_other_versions_are_mismatches_against_the_base(db: Databas
         versions.create_version(s, NAME, _candidate(), base=1, actor="ann", proposal_id=None)
         versions.activate(s, NAME, 2, "ann")
     with db.session() as s:
-        decisions.decide(s, NAME, {**APPROVE, "pirat": 0.33}, caller="test")  # v2 approves
+        decisions.DecisionService().decide(
+            NAME, {**APPROVE, "pirat": 0.33}, caller="test", session=s
+        )  # v2 approves
     report = _run(db, _candidate(0.40))  # against the active version, 2
     assert (report.base_version, report.cases) == (2, 10)
     assert (report.other_versions, report.mismatches) == (9, 3)

@@ -13,7 +13,7 @@ CANDIDATE = variant(mortgage(), threshold(0.55))  # approves REFER (pirat 0.5) t
 
 def _decide(db: Database, facts: dict[str, object], resolution: str | None) -> int:
     with db.session() as s:
-        record, _ = decisions.decide(s, NAME, facts, caller="t")
+        record, _ = decisions.DecisionService().decide(NAME, facts, caller="t", session=s)
         if resolution is not None:
             decisions.resolve(s, record.id, {"outcome": resolution}, note=None, actor="u")
     return record.id
@@ -29,7 +29,7 @@ def test_each_condition_has_its_verdict(db: Database) -> None:
     automated = _decide(db, APPROVE, "approve")  # resolved as decided: not an exception
     overridden = _decide(db, DECLINE, "approve")  # override the candidate does not change
     with db.session() as s:
-        other, _ = decisions.decide(s, "other", REFER, caller="t")
+        other, _ = decisions.DecisionService().decide("other", REFER, caller="t", session=s)
         decisions.resolve(s, other.id, {"outcome": "approve"}, note=None, actor="u")
     cited = [fixed, still, unresolved, automated, overridden, other.id, 999_999, fixed]
     with db.session() as s:

@@ -82,7 +82,9 @@ def logged(db: Database) -> dict[str, int]:
         versions.create_ruleset(s, mortgage(), "cli:setup")
     for key, change, outcome in LOG:
         with db.session() as s:
-            record, _ = decisions.decide(s, NAME, {**APPROVE, **change}, caller="test")
+            record, _ = decisions.DecisionService().decide(
+                NAME, {**APPROVE, **change}, caller="test", session=s
+            )
             ids[key] = record.id
             if outcome is not None:
                 decisions.resolve(s, record.id, {"outcome": outcome}, note=None, actor="ann")

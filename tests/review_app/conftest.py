@@ -21,8 +21,8 @@ from werkzeug.routing import Rule
 from werkzeug.test import TestResponse
 
 from review_app import create_app
-from rules.api import DB_EXTENSION
 from rules.store import Database, accounts, decisions, versions
+from rules.store.extension import DB_EXTENSION
 from rules.store.models import ROLES, AuditHead, Base, LoginFailure
 from tests.rules.api.conftest import APPROVE, NAME, mortgage
 
@@ -148,7 +148,9 @@ def seed_route_values(app: Flask) -> dict[str, Any]:
     ``{"proposals.show": {"id": 7}}``."""
     with db_of(app).session() as s:
         versions.create_ruleset(s, mortgage(), "cli:test")
-        decision, _ = decisions.decide(s, NAME, APPROVE, caller="cli:test")
+        decision, _ = decisions.DecisionService().decide(
+            NAME, APPROVE, caller="cli:test", session=s
+        )
         accounts.create_user(s, TARGET_USER, "analyst", PASSWORD, "cli:test")
         key, _token = accounts.create_api_key(s, TARGET_KEY, ["read"], "cli:test")
     with db_of(app).session() as s:  # a draft proposal for the proposals.* routes

@@ -60,15 +60,21 @@ def seeded(app: Flask) -> Seeded:
     with db_of(app).session() as s:
         versions.create_ruleset(s, mortgage(), "cli:test")
         versions.create_ruleset(s, load_document(PII_DOC), "cli:test")
-        approved, _ = decisions.decide(s, NAME, APPROVE, caller="key:app", request_id="r-1")
-        open_refer, _ = decisions.decide(s, NAME, REFER, caller="key:app")
-        resolved, _ = decisions.decide(s, NAME, {**REFER, "hirat": 0.3}, caller="key:app")
-        cli, _ = decisions.decide(s, NAME, APPROVE, caller="cli:test", source="cli")
-        other, _ = decisions.decide(
-            s,
+        approved, _ = decisions.DecisionService().decide(
+            NAME, APPROVE, caller="key:app", request_id="r-1", session=s
+        )
+        open_refer, _ = decisions.DecisionService().decide(NAME, REFER, caller="key:app", session=s)
+        resolved, _ = decisions.DecisionService().decide(
+            NAME, {**REFER, "hirat": 0.3}, caller="key:app", session=s
+        )
+        cli, _ = decisions.DecisionService().decide(
+            NAME, APPROVE, caller="cli:test", source="cli", session=s
+        )
+        other, _ = decisions.DecisionService().decide(
             "applicants",
             {"score": 0.2, "applicant_name": "Zelda Quux", "group": True},
             caller="key:app",
+            session=s,
         )
     with db_of(app).session() as s:
         decisions.resolve(s, approved.id, {"outcome": "decline"}, note="fraud", actor="user:x")

@@ -64,7 +64,9 @@ def logged(
     ids = []
     for change, outcome in LOG:
         with db_of(app).session() as s:
-            found, _ = decisions.decide(s, NAME, {**APPROVE, **change, **(extra or {})}, caller="t")
+            found, _ = decisions.DecisionService().decide(
+                NAME, {**APPROVE, **change, **(extra or {})}, caller="t", session=s
+            )
             ids.append(found.id)
             if outcome is not None:
                 decisions.resolve(s, found.id, {"outcome": outcome}, note=None, actor="ann")

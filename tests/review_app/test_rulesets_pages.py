@@ -117,9 +117,11 @@ def test_index_lists_versions_decisions_and_open_exceptions(
     app: Flask, two_versions: None, login: Callable[..., Browser]
 ) -> None:
     with db_of(app).session() as s:
-        decisions.decide(s, NAME, APPROVE, caller="cli:test")
-        decisions.decide(s, NAME, REFER, caller="cli:test")
-        resolved, _ = decisions.decide(s, NAME, {**REFER, "hirat": 0.3}, caller="cli:test")
+        decisions.DecisionService().decide(NAME, APPROVE, caller="cli:test", session=s)
+        decisions.DecisionService().decide(NAME, REFER, caller="cli:test", session=s)
+        resolved, _ = decisions.DecisionService().decide(
+            NAME, {**REFER, "hirat": 0.3}, caller="cli:test", session=s
+        )
         decisions.resolve(s, resolved.id, {"outcome": "approve"}, note=None, actor="user:x")
     html = login("analyst").get("/rulesets").get_data(as_text=True)
     row = rows(html)[f"ruleset-{NAME}"]

@@ -1,5 +1,6 @@
-"""Writing an imported file: the target version, idempotency by case id, bulk inserts and the
-one audit event."""
+"""Writing an imported file: the target version, idempotency by case id, the decisions
+recorded through the decision service (in bulk, in the caller's transaction), their
+resolutions and the one audit event."""
 
 from __future__ import annotations
 
@@ -8,21 +9,23 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from rules import audit
 from rules.audit.verify.imports import ImportDigest, digest_of, id_runs
-from rules.core.document import Document, Scalar
+from rules.core.document import Scalar
 from rules.core.engine import Engine, default_engine
 from rules.core.engine.hit_policies import Result
 from rules.errors import ConflictError, Problem
+from rules.store.decisions.bulk import existing, insert_resolutions
+from rules.store.decisions.resolutions import is_override
+from rules.store.decisions.service import Decided, DecisionService
+from rules.store.decisions.target import Target
 from rules.store.history.columns import plan_columns
 from rules.store.history.rows import Row, prepare_rows, read_csv, rejected
-from rules.store.history.write import existing, insert_decisions, insert_resolutions
-from rules.store.models import Ruleset, Version, utcnow
-from rules.store.versions import document_of, get_ruleset
+from rules.store.models import utcnow
+from rules.store.versions import get_ruleset
 
 __all__ = ["ImportReport", "ImportSpec", "import_csv", "overrides"]
 
@@ -76,29 +79,14 @@ class ImportReport:
         }
 
 
-@dataclass(frozen=True, slots=True)
-class _Target:
-    ruleset_id: int
-    version_id: int
-    number: int
-    hash: str
-    doc: Document
-
-
-def _target(session: Session, name: str) -> _Target:
+def _target(service: DecisionService, session: Session, name: str) -> Target:
     info = get_ruleset(session, name)  # NotFoundError with a "did you mean"
     if info.active_number is None:
         raise ConflictError(f"{name} has no active version to import into")
-    row = session.execute(
-        select(Ruleset.id, Version)
-        .join(Version, Version.ruleset_id == Ruleset.id)
-        .where(Ruleset.name == name, Version.number == info.active_number)
-    ).one()
-    version = row[1]
-    return _Target(row[0], version.id, version.number, version.hash, document_of(version))
+    return service.target(name, info.active_number, session=session)
 
 
-def _present(session: Session, target: _Target, rows: list[Row], id_header: str | None) -> set[str]:
+def _present(session: Session, target: Target, rows: list[Row], id_header: str | None) -> set[str]:
     """The case ids already recorded for this ruleset; one recorded with other facts is an
     error (the same id must mean the same case)."""
     wanted = {r.request_id: r for r in rows if r.request_id is not None}
@@ -115,35 +103,10 @@ def _present(session: Session, target: _Target, rows: list[Row], id_header: str 
     return found
 
 
-def _decision_params(target: _Target, rows: Sequence[Row], actor: str) -> list[dict[str, Any]]:
-    at = utcnow()
-    return [
-        {
-            "ruleset_id": target.ruleset_id,
-            "version_id": target.version_id,
-            "version_number": target.number,
-            "version_hash": target.hash,
-            "facts": r.facts,
-            "outputs": r.result.outputs,
-            "rule_ids": list(r.result.rule_ids),
-            "matched": list(r.result.matched),
-            "exception": r.result.exception,
-            "error": r.result.error,
-            "request_id": r.request_id,
-            "api_key_id": None,
-            "caller": actor,
-            "source": "import",
-            "decided_at": at,
-        }
-        for r in rows
-    ]
-
-
 def overrides(result: Result, output: str, value: Scalar) -> bool:
-    """As in rules.store.decisions: a resolution overrides a non-exception decision it differs
-    from."""
-    outputs = result.outputs
-    return not result.exception and isinstance(outputs, dict) and outputs.get(output) != value
+    """Whether the recorded outcome ``value`` overrides what the rules decided (the one rule:
+    :func:`rules.store.decisions.is_override`)."""
+    return is_override(result.exception, result.outputs, {output: value})
 
 
 def _resolution_params(
@@ -166,13 +129,20 @@ def _resolution_params(
 
 
 def _insert(
-    session: Session, target: _Target, rows: list[Row], output: str, actor: str, file_name: str
+    service: DecisionService,
+    session: Session,
+    target: Target,
+    rows: list[Row],
+    output: str,
+    actor: str,
+    file_name: str,
 ) -> tuple[list[int], ImportDigest]:
-    """The decisions and their resolutions, in bulk; the new decision ids in row order, and
-    the digest the audit event records of what was written (:mod:`rules.audit.verify.imports`)."""
-    decided = _decision_params(target, rows, actor)
+    """The decisions (through the decision service) and their resolutions, in bulk; the new
+    decision ids in row order, and the digest the audit event records of what was written
+    (:mod:`rules.audit.verify.imports`)."""
+    decided = [Decided(r.facts, r.result, r.request_id) for r in rows]
     try:
-        ids = insert_decisions(session, decided)
+        ids = service.record_new(session, target, decided, caller=actor, source="import")
         resolved = _resolution_params(rows, ids, output, actor, file_name)
         insert_resolutions(session, resolved)
     except IntegrityError as exc:
@@ -180,12 +150,13 @@ def _insert(
             "a decision with one of the file's case ids was recorded while the file was being "
             "imported, so nothing was imported; import the file again to skip that case"
         ) from exc
-    return ids, digest_of(ids, decided, resolved)
+    outputs = [{"outputs": r.result.outputs} for r in rows]
+    return ids, digest_of(ids, outputs, resolved)
 
 
 def _report(
     name: str,
-    target: _Target,
+    target: Target,
     spec: ImportSpec,
     data: bytes,
     output: str,
@@ -226,7 +197,8 @@ def import_csv(
 ) -> ImportReport:
     """Import ``data``, a CSV file's bytes, as decisions of ``name``'s active version with their
     resolutions: all or nothing, in the caller's transaction."""
-    target = _target(session, name)
+    service = DecisionService(engine=engine)
+    target = _target(service, session, name)
     header, records = read_csv(data)
     plan = plan_columns(
         target.doc,
@@ -243,7 +215,7 @@ def import_csv(
     output = plan.output.name
     if not new:
         return _report(name, target, spec, data, output, rows, new, [])
-    ids, digest = _insert(session, target, new, output, actor, spec.file_name)
+    ids, digest = _insert(service, session, target, new, output, actor, spec.file_name)
     report = _report(name, target, spec, data, output, rows, new, ids)
     payload = _event_payload(report, ids, digest)
     audit.append(session, actor, "history.imported", f"ruleset:{name}", payload)

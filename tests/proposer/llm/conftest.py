@@ -104,7 +104,7 @@ class Log:
 def _decide(
     session: Any, name: str, facts: dict[str, Any], outcome: str | None, note: str | None
 ) -> int:
-    record, _ = decisions.decide(session, name, facts, caller="test")
+    record, _ = decisions.DecisionService().decide(name, facts, caller="test", session=session)
     if outcome is not None:
         decisions.resolve(session, record.id, {"outcome": outcome}, note=note, actor="user:uw")
     return record.id

@@ -128,7 +128,7 @@ class Ids:
 def _decide(
     s: Session, name: str, facts: dict[str, Any], outputs: dict[str, Any] | None, note: str | None
 ) -> int:
-    record, _ = decisions.decide(s, name, facts, caller="test")
+    record, _ = decisions.DecisionService().decide(name, facts, caller="test", session=s)
     if outputs is not None:
         decisions.resolve(s, record.id, outputs, note=note, actor="user:uw")
     return record.id

@@ -204,8 +204,10 @@ def test_case_data_longer_than_the_service_takes_is_refused_at_the_door(
         try:
             with Pinned(db, conn).session() as s:
                 with pytest.raises(FactsError) as facts_error:
-                    decisions.decide(s, NAME, facts, caller="test")
-                record, _ = decisions.decide(s, NAME, {**facts, "comment": "ok"}, caller="t")
+                    decisions.DecisionService().decide(NAME, facts, caller="test", session=s)
+                record, _ = decisions.DecisionService().decide(
+                    NAME, {**facts, "comment": "ok"}, caller="t", session=s
+                )
                 with pytest.raises(InvalidRequestError) as note_error:
                     decisions.resolve(
                         s, record.id, {"outcome": "approve"}, note="x" * 4001, actor="u"

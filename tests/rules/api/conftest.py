@@ -17,9 +17,9 @@ from sqlalchemy import func, select
 from werkzeug.test import TestResponse
 
 from review_app import create_app
-from rules.api import DB_EXTENSION
 from rules.core.document import Document, load_document
 from rules.store import Database, accounts, versions
+from rules.store.extension import DB_EXTENSION
 from rules.store.models import SCOPES, Base
 
 MORTGAGE = Path(__file__).resolve().parents[3] / "examples" / "mortgage.yaml"

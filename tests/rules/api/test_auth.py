@@ -7,9 +7,9 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from rules.api import KEYS_EXTENSION
 from rules.api.openapi import document
 from rules.store import accounts
+from rules.store.extension import KEYS_EXTENSION
 from tests.rules.api.conftest import APPROVE, NAME, Api, db_of, fields
 
 SAMPLE = {"{name}": NAME, "{decision_id}": "1", "{number}": "1"}

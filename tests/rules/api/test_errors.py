@@ -13,8 +13,8 @@ from sqlalchemy import event, text
 from sqlalchemy.exc import OperationalError
 
 from rules import audit
-from rules.api.extensions import RECORDER_EXTENSION
 from rules.store import decisions
+from rules.store.extension import DECISIONS_EXTENSION
 from rules.store.models import Decision, Resolution
 from tests.rules.api.conftest import APPROVE, REFER, Api, count, db_of, fields, make_app
 
@@ -92,10 +92,11 @@ def failing(app: Flask, prefix: str) -> Iterator[None]:
 
 @contextmanager
 def connection_killed(app: Flask) -> Iterator[None]:
-    """PostgreSQL's decision path runs on each thread's own connection (rules.store.recorder),
-    outside SQLAlchemy: the server terminates that connection, as a restart or failover would."""
-    recorder = app.extensions[RECORDER_EXTENSION]
-    conn = recorder._local.conn
+    """PostgreSQL's decision path runs on each thread's own connection
+    (rules.store.decisions.writers.AutocommitWriter), outside SQLAlchemy: the server terminates
+    that connection, as a restart or failover would."""
+    writer = app.extensions[DECISIONS_EXTENSION]._writer
+    conn = writer._local.conn
     with db_of(app).engine.connect() as admin:
         admin.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": conn.info.backend_pid})
     yield
@@ -107,7 +108,7 @@ def test_a_decision_that_cannot_be_committed_is_never_answered(
 ) -> None:
     postgres = db_of(app).dialect == "postgresql"
     if failure == "COMMIT" and postgres:
-        # On PostgreSQL the decision is one autocommit statement (rules.store.recorder): its
+        # On PostgreSQL the decision is one autocommit statement (AutocommitWriter): its
         # commit cannot fail apart from the INSERT, which the other case makes fail.
         pytest.skip("no separate COMMIT on PostgreSQL's decision path")
     assert api.decide({"facts": APPROVE, "request_id": "first"}).status_code == 201

@@ -285,7 +285,9 @@ def test_demo_prints_logins_key_and_a_curl_example(db_url: str) -> None:
     body = out.output.split("-d '", 1)[1].split("'", 1)[0]
     db = Database(db_url)
     with db.session() as s:
-        record, _ = decisions.decide(s, NAME, json.loads(body)["facts"], caller="test")
+        record, _ = decisions.DecisionService().decide(
+            NAME, json.loads(body)["facts"], caller="test", session=s
+        )
     db.dispose()
     assert record.outputs["outcome"] == "approve"
 

@@ -153,7 +153,7 @@ def build_history(db: Database) -> History:
     h.actions += ["proposal.created", "version.created", "version.activated"]
     with db.session() as s:
         for facts in (APPROVE, REFER, DECLINE):
-            record, _ = decisions.decide(s, NAME, facts, caller="t")
+            record, _ = decisions.DecisionService().decide(NAME, facts, caller="t", session=s)
             h.decision_ids.append(record.id)
     with db.session() as s:
         decisions.resolve(s, h.decision_ids[1], {"outcome": "approve"}, note="ok", actor="u:c")

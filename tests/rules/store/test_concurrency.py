@@ -6,6 +6,11 @@ not) that also resolve; an importer whose transactions resolve first and decide 
 audit-chain lock before the ruleset row, the order opposite to a version writer's); two
 version writers (create from the latest, retry on a stale base; activate at random); and an
 auditor verifying the chain throughout. Then the record must hold every invariant.
+
+Every decision goes through :class:`rules.store.decisions.DecisionService`, as in production:
+each process has one, the deciders use its own path (one autocommit statement on the thread's
+connection, the version remembered per process) and batches, the importer the same service in
+its transaction. Decisions racing activations are tested on their own below too.
 """
 
 from __future__ import annotations
@@ -26,7 +31,9 @@ from sqlalchemy import text
 
 from rules import audit
 from rules.errors import ConflictError
-from rules.store import Database, decisions, versions
+from rules.store import decisions, versions
+from rules.store.database import Database
+from rules.store.decisions import DecisionService
 from tests.conftest import reset_pg
 from tests.rules.store.storecases import APPROVE, NAME, mortgage, threshold, variant
 
@@ -77,37 +84,43 @@ class Log:
         }
 
 
-def _decide_once(db: Database, rng: random.Random, log: Log, latest: int) -> None:
+class Worker:
+    """What one process works with: its database and its decision service (as an app has)."""
+
+    def __init__(self, url: str) -> None:
+        self.db = Database(url)
+        self.service = DecisionService(self.db)
+
+
+def _decide_once(w: Worker, rng: random.Random, log: Log, latest: int) -> None:
     kind = rng.choice(["plain", "shared", "pinned", "batch", "resolve"])
-    with db.session() as s:
-        if kind == "batch":
-            rid, facts = shared_request(rng)
-            items = [{"facts": facts, "request_id": rid}, {"facts": _facts(rng)}]
-            for record, _ in decisions.decide_batch(s, NAME, items, caller="p"):
-                log.decided(record)
-        elif kind == "resolve" and log.decisions:
-            decision_id = rng.choice(list(log.decisions))
-            outputs = {"outcome": rng.choice(["approve", "decline"])}
-            decisions.resolve(s, decision_id, outputs, note=None, actor="user:r")
-            log.resolutions.append((decision_id, outputs))
-        else:
-            rid, facts = shared_request(rng) if kind == "shared" else (None, _facts(rng))
-            version = rng.randint(1, latest) if kind == "pinned" else None
-            record, _ = decisions.decide(
-                s, NAME, facts, request_id=rid, version=version, caller="p"
-            )
+    if kind == "batch":
+        rid, facts = shared_request(rng)
+        items = [{"facts": facts, "request_id": rid}, {"facts": _facts(rng)}]
+        for record, _ in w.service.decide_batch(NAME, items, caller="p"):
             log.decided(record)
+    elif kind == "resolve" and log.decisions:
+        decision_id = rng.choice(list(log.decisions))
+        outputs = {"outcome": rng.choice(["approve", "decline"])}
+        with w.db.session() as s:
+            decisions.resolve(s, decision_id, outputs, note=None, actor="user:r")
+        log.resolutions.append((decision_id, outputs))
+    else:
+        rid, facts = shared_request(rng) if kind == "shared" else (None, _facts(rng))
+        version = rng.randint(1, latest) if kind == "pinned" else None
+        record, _ = w.service.decide(NAME, facts, request_id=rid, version=version, caller="p")
+        log.decided(record)
 
 
-def _decider(db: Database, rng: random.Random, log: Log) -> None:
-    with db.session() as s:
+def _decider(w: Worker, rng: random.Random, log: Log) -> None:
+    with w.db.session() as s:
         latest = versions.get_ruleset(s, NAME).latest_number
-    _decide_once(db, rng, log, latest)
+    _decide_once(w, rng, log, latest)
 
 
-def _importer(db: Database, rng: random.Random, log: Log) -> None:
+def _importer(w: Worker, rng: random.Random, log: Log) -> None:
     """Like a history import: in one transaction, resolve, then decide and resolve again."""
-    with db.session() as s:
+    with w.db.session() as s:
         if log.decisions:
             old = rng.choice(list(log.decisions))
             decisions.resolve(s, old, {"outcome": "refer"}, note="import", actor="cli:import")
@@ -115,13 +128,16 @@ def _importer(db: Database, rng: random.Random, log: Log) -> None:
         else:
             log_after = []
         rid, facts = shared_request(rng) if rng.random() < 0.3 else (None, _facts(rng))
-        record, _ = decisions.decide(s, NAME, facts, request_id=rid, caller="cli", source="import")
+        record, _ = w.service.decide(
+            NAME, facts, request_id=rid, caller="cli", source="import", session=s
+        )
         decisions.resolve(s, record.id, {"outcome": "decline"}, note=None, actor="cli:import")
     log.decided(record)
     log.resolutions += [*log_after, (record.id, {"outcome": "decline"})]
 
 
-def _versioner(db: Database, rng: random.Random, log: Log) -> None:
+def _versioner(w: Worker, rng: random.Random, log: Log) -> None:
+    db = w.db
     with db.session() as s:
         latest = versions.get_ruleset(s, NAME).latest_number
     doc = variant(mortgage(), threshold(round(rng.uniform(0.05, 0.95), 4)))
@@ -145,12 +161,12 @@ def _versioner(db: Database, rng: random.Random, log: Log) -> None:
         log.conflicts["activate"] += 1
 
 
-def _auditor(db: Database, rng: random.Random, log: Log) -> None:
-    with db.session() as s:
+def _auditor(w: Worker, rng: random.Random, log: Log) -> None:
+    with w.db.session() as s:
         log.verifications.append(audit.verify(s).to_dict())
 
 
-STEPS: dict[str, Callable[[Database, random.Random, Log], None]] = {
+STEPS: dict[str, Callable[[Worker, random.Random, Log], None]] = {
     "decider": _decider,
     "importer": _importer,
     "versioner": _versioner,
@@ -161,23 +177,22 @@ STEPS: dict[str, Callable[[Database, random.Random, Log], None]] = {
 def work(role: str, index: int, url: str, barrier: Any, results: Any) -> None:
     """One process: repeat its role's step until the time is up, then report."""
     log, rng = Log(), random.Random(index)
-    db = Database(url)
+    w = Worker(url)
     try:
         barrier.wait(timeout=60)
         if role in ("decider", "importer"):  # all at once: the same request ids, same facts
             for i in range(4):
-                with db.session() as s:
-                    rid, facts = shared_request(rng, i)
-                    log.decided(decisions.decide(s, NAME, facts, request_id=rid, caller="p")[0])
+                rid, facts = shared_request(rng, i)
+                log.decided(w.service.decide(NAME, facts, request_id=rid, caller="p")[0])
         stop, steps = time.monotonic() + RUN_SECONDS, 0
         while time.monotonic() < stop or steps < MIN_STEPS:  # enough work even on a slow machine
-            STEPS[role](db, rng, log)
+            STEPS[role](w, rng, log)
             steps += 1
         results.put((index, role, None, vars(log)))
     except BaseException:
         results.put((index, role, traceback.format_exc(), vars(log)))
     finally:
-        db.dispose()
+        w.db.dispose()
 
 
 @pytest.fixture
@@ -316,7 +331,9 @@ def test_a_request_id_committed_meanwhile_is_a_repeat(url: str, batch: bool) -> 
         versions.create_ruleset(s, mortgage(), "cli:setup")
     first = db.sessions()
     first.begin()
-    mine, _ = decisions.decide(first, NAME, APPROVE, request_id="race", caller="a")
+    mine, _ = decisions.DecisionService().decide(
+        NAME, APPROVE, request_id="race", caller="a", session=first
+    )
     pid: queue.Queue[int] = queue.Queue()
     got: dict[str, Any] = {}
 
@@ -326,9 +343,11 @@ def test_a_request_id_committed_meanwhile_is_a_repeat(url: str, batch: bool) -> 
                 pid.put(s.connection().exec_driver_sql("SELECT pg_backend_pid()").scalar_one())
                 item = {"facts": APPROVE, "request_id": "race"}
                 got["result"] = (
-                    decisions.decide_batch(s, NAME, [item], caller="b")[0]
+                    decisions.DecisionService().decide_batch(NAME, [item], caller="b", session=s)[0]
                     if batch
-                    else decisions.decide(s, NAME, APPROVE, request_id="race", caller="b")
+                    else decisions.DecisionService().decide(
+                        NAME, APPROVE, request_id="race", caller="b", session=s
+                    )
                 )
         except Exception as exc:
             got["error"] = exc
@@ -345,3 +364,134 @@ def test_a_request_id_committed_meanwhile_is_a_repeat(url: str, batch: bool) -> 
     assert "error" not in got, got
     record, created = got["result"]
     assert (record.id, record.caller, created) == (mine.id, "a", False)
+
+
+def test_a_request_id_committed_meanwhile_is_a_repeat_on_the_service_path(url: str) -> None:
+    """The same race on the production path: the decision's own autocommit statement waits
+    for the first transaction, writes nothing, and the stored decision is returned."""
+    db = Database(url)
+    service = DecisionService(db)
+    with db.session() as s:
+        versions.create_ruleset(s, mortgage(), "cli:setup")
+    first = db.sessions()
+    first.begin()
+    mine, _ = service.decide(NAME, APPROVE, request_id="race", caller="a", session=first)
+    got: dict[str, Any] = {}
+
+    def other() -> None:
+        try:
+            got["result"] = service.decide(NAME, APPROVE, request_id="race", caller="b")
+        except Exception as exc:
+            got["error"] = exc
+
+    thread = threading.Thread(target=other)
+    thread.start()
+    try:
+        _wait_for_blocked_insert(db)
+        first.commit()
+    finally:
+        first.close()
+        thread.join(timeout=30)
+        db.dispose()
+    assert "error" not in got, got
+    record, created = got["result"]
+    assert (record.id, record.caller, created) == (mine.id, "a", False)
+
+
+def _wait_for_blocked_insert(db: Database) -> None:
+    """Until some backend's INSERT INTO decisions waits on a lock."""
+    sql = (
+        "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+        "AND query LIKE 'INSERT INTO decisions%'"
+    )
+    for _ in range(2000):
+        if _rows(db, sql)[0][0]:
+            return
+        time.sleep(0.005)
+    pytest.fail("no decision ever waited for the first transaction")
+
+
+RACE_SECONDS = 2.0
+RACE_DECIDERS = 4
+
+
+def _activator(db: Database, stop: threading.Event, log: list[tuple[int, float, float]]) -> None:
+    """Activate versions 2, 3, 1, 2 ... in turn; each with the time before the call and after
+    it committed (the activation took effect somewhere in between)."""
+    for number in itertools.cycle((2, 3, 1)):
+        if stop.is_set():
+            return
+        started = time.perf_counter()
+        with db.session() as s:
+            versions.activate(s, NAME, number, "user:v")
+        log.append((number, started, time.perf_counter()))
+        time.sleep(0.01)
+
+
+def _possibly_active(
+    number: int, t0: float, t1: float, activations: list[tuple[int, float, float]]
+) -> bool:
+    """Whether version ``number`` may have been active at some instant of [t0, t1]: an
+    activation of it took effect before t1 (it was called by then), and the next one had not
+    yet taken effect at t0 (it returned after t0)."""
+    for k, (made, started, _) in enumerate(activations):
+        if made != number or started > t1:
+            continue
+        following = activations[k + 1][2] if k + 1 < len(activations) else float("inf")
+        if following >= t0:
+            return True
+    return False
+
+
+def test_decisions_racing_activations_record_the_version_active_when_decided(url: str) -> None:
+    """Deciders share one service (as a server's threads do: the active version remembered
+    per process, one autocommit statement per decision) while versions are activated in turn.
+    Each decision records a version that was active while it was being made, never one its
+    service remembered after another was activated, and replays identically under it."""
+    db = Database(url)
+    service = DecisionService(db)
+    with db.session() as s:
+        versions.create_ruleset(s, mortgage(), "cli:setup")
+        for number, limit in ((2, 0.36), (3, 0.45)):
+            doc = variant(mortgage(), threshold(limit))
+            versions.create_version(s, NAME, doc, base=number - 1, actor="u", proposal_id=None)
+    activations: list[tuple[int, float, float]] = [(1, float("-inf"), float("-inf"))]
+    made: list[tuple[decisions.DecisionRecord, float, float]] = []
+    stop = threading.Event()
+
+    def decider(seed: int) -> None:
+        rng = random.Random(seed)
+        while not stop.is_set():
+            facts = {**APPROVE, "pirat": rng.choice([0.25, 0.33, 0.4, 0.5])}
+            started = time.perf_counter()
+            record, _ = service.decide(NAME, facts, caller="p")
+            made.append((record, started, time.perf_counter()))
+
+    threads = [threading.Thread(target=decider, args=(i,)) for i in range(RACE_DECIDERS)]
+    threads.append(threading.Thread(target=_activator, args=(db, stop, activations)))
+    try:
+        for thread in threads:
+            thread.start()
+        time.sleep(RACE_SECONDS)
+        stop.set()
+        for thread in threads:
+            thread.join(timeout=30)
+        wrong = [
+            (r.id, r.version)
+            for r, t0, t1 in made
+            if not _possibly_active(r.version, t0, t1, activations)
+        ]
+        assert wrong == []
+        assert len(activations) > 10
+        assert {r.version for r, *_ in made} == {1, 2, 3}
+        hashes = dict(_rows(db, "SELECT number, hash FROM versions"))
+        assert all(r.version_hash == hashes[r.version] for r, *_ in made)
+        with db.session() as s:
+            replays = [decisions.replay(s, r.id) for r, *_ in made]
+        assert [r.decision_id for r in replays if not r.identical] == []
+        # The versions decide these facts differently, so a wrong version would not replay.
+        outcomes = {(r.version, r.facts["pirat"]): r.outputs["outcome"] for r, *_ in made}
+        assert len(set(outcomes.values())) > 1
+    finally:
+        stop.set()
+        db.dispose()

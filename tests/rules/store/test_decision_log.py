@@ -20,7 +20,7 @@ OTHER = "other-ruleset"
 
 def _decide(db: Database, facts: dict[str, Any], name: str = NAME) -> int:
     with db.session() as s:
-        record, _ = decisions.decide(s, name, facts, caller="test")
+        record, _ = decisions.DecisionService().decide(name, facts, caller="test", session=s)
         return record.id
 
 

@@ -40,7 +40,9 @@ def _create(db: Database, *, v2: bool = False) -> None:
 
 def _decide(db: Database, facts: object, **kw: Any) -> tuple[decisions.DecisionRecord, bool]:
     with db.session() as s:
-        return decisions.decide(s, kw.pop("name", NAME), facts, caller="app", **kw)
+        return decisions.DecisionService().decide(
+            kw.pop("name", NAME), facts, caller="app", **kw, session=s
+        )
 
 
 def test_a_repeated_request_id_returns_the_stored_decision(db: Database) -> None:
@@ -138,7 +140,7 @@ def test_a_batch_is_all_or_nothing(db: Database) -> None:
         {"facts": REFER, "reqest_id": "b-3"},
     ]
     with pytest.raises(InvalidRequestError, match="nothing was recorded") as err, db.session() as s:
-        decisions.decide_batch(s, NAME, items, caller="app")
+        decisions.DecisionService().decide_batch(NAME, items, caller="app", session=s)
     assert {(p.code, p.location) for p in err.value.problems} == {
         ("RB402", "items[1].facts.pirat"),
         ("RB411", "items[2].request_id"),
@@ -156,7 +158,9 @@ def test_a_batch_decides_in_order_and_honours_request_ids(db: Database) -> None:
         {"facts": DECLINE},
     ]
     with db.session() as s:
-        results = decisions.decide_batch(s, NAME, items, version=2, caller="app")
+        results = decisions.DecisionService().decide_batch(
+            NAME, items, version=2, caller="app", session=s
+        )
     assert [(r.outputs["outcome"], r.version, new) for r, new in results] == [
         ("approve", 2, True),
         ("refer", 1, False),  # the stored decision, under the version that made it
@@ -243,9 +247,9 @@ def test_stored_decisions_replay_identically(db: Database, batch: list[dict[str,
     doc = mortgage()
     with db.session() as s:
         made = [
-            decisions.decide(s, NAME, facts, caller="app", version=1, request_id=f"h-{next(_ids)}")[
-                0
-            ]
+            decisions.DecisionService().decide(
+                NAME, facts, caller="app", version=1, request_id=f"h-{next(_ids)}", session=s
+            )[0]
             for facts in batch
         ]
     with db.session() as s:
@@ -255,8 +259,8 @@ def test_stored_decisions_replay_identically(db: Database, batch: list[dict[str,
             assert stored.facts == record.facts
             assert _comparable(stored) == _comparable(expected)
             assert decisions.replay(s, record.id).identical
-            again, created = decisions.decide(
-                s, NAME, facts, caller="app", version=1, request_id=record.request_id
+            again, created = decisions.DecisionService().decide(
+                NAME, facts, caller="app", version=1, request_id=record.request_id, session=s
             )
             assert (again.id, created) == (record.id, False)
         assert all(r.identical for r in decisions.replay_all(s, NAME))

@@ -20,7 +20,8 @@ from rules.cli import main
 from rules.core.document import load_document
 from rules.errors import ConflictError, InvalidRequestError
 from rules.store import Database, decisions, versions
-from rules.store.history import ImportReport, ImportSpec, import_csv, importer, write
+from rules.store.decisions import bulk
+from rules.store.history import ImportReport, ImportSpec, import_csv, importer
 from rules.store.history.columns import typed_cell
 from rules.store.models import AuditEvent, Decision, Resolution
 
@@ -300,7 +301,7 @@ def test_a_case_id_recorded_meanwhile_is_a_conflict_on_both_databases(hmda: Data
         (row,) = s.execute(select(Decision).where(Decision.request_id == "1")).scalars()
         copy = {c.name: getattr(row, c.key) for c in Decision.__table__.columns if c.name != "id"}
     with pytest.raises(IntegrityError), hmda.session() as s:
-        write.insert_decisions(s, [{**copy, "request_id": "2"}])  # as a racing writer would
+        bulk.insert_decisions(s, [{**copy, "request_id": "2"}])  # as a racing writer would
     assert count(hmda, Decision) == 2
 
 

@@ -26,11 +26,15 @@ def test_create_decide_resolve_replay_and_verify(db: Database) -> None:
         v1 = versions.create_ruleset(s, doc, "cli:test")
     assert (v1.number, v1.active, v1.hash) == (1, True, doc.hash)
     with db.session() as s:
-        record, created = decisions.decide(s, doc.name, FACTS, request_id="r-1", caller="t")
+        record, created = decisions.DecisionService().decide(
+            doc.name, FACTS, request_id="r-1", caller="t", session=s
+        )
     assert created
     assert record.outputs == {"outcome": "approve", "reason": "Low debt ratio and clean credit"}
     with db.session() as s:
-        again, created = decisions.decide(s, doc.name, FACTS, request_id="r-1", caller="t")
+        again, created = decisions.DecisionService().decide(
+            doc.name, FACTS, request_id="r-1", caller="t", session=s
+        )
     assert not created
     assert again.id == record.id
     with db.session() as s:

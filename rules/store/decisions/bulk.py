@@ -1,4 +1,5 @@
-"""Bulk reads and writes for an import, tuned per database.
+"""Bulk reads and writes of decisions (a batch's, an import's) and of imported resolutions,
+tuned per database.
 
 On SQLite, Core INSERTs with executemany, ``CHUNK`` rows a statement (decisions with RETURNING
 for their ids), and case-id lookups with ``IN`` lists, which SQLite answers from the unique

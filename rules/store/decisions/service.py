@@ -1,0 +1,286 @@
+"""The one decide-and-record path (DESIGN §3): the HTTP API (single and batch), ``rulebook
+decide``, ``rulebook history import`` and the tests all record decisions through
+:class:`DecisionService`.
+
+Every decision goes the same way: its version (the active one, or the one pinned) is found
+(:mod:`~rules.store.decisions.target`), the engine validates the facts and decides, and the
+decision's column values (:func:`~rules.store.decisions.writers.decision_values`) are written
+before anyone sees the answer. A ``request_id`` seen before for the ruleset returns the stored
+decision (:mod:`~rules.store.decisions.requests`); reusing one with other facts is a conflict.
+
+- :meth:`DecisionService.decide`: one decision, written by one guarded statement: in the
+  caller's transaction when given a session, else on its own (autocommit on PostgreSQL), with
+  the version looked up once per process. If the active version changed meanwhile, the
+  statement writes nothing and the decision is made again with the new one: each decision
+  records the version that was active when it was written.
+- :meth:`DecisionService.decide_batch`: every item with one version, all or nothing.
+- :meth:`DecisionService.record_new`: decisions already decided (an import's rows, a batch's
+  new items), written in bulk (:mod:`~rules.store.decisions.bulk`).
+
+Where later work slots in: a writer that commits several threads' decisions together is one
+more :class:`~rules.store.decisions.writers.Writer`; a hook run once a decision is recorded
+(shadow evaluation) belongs where :meth:`decide` and :meth:`decide_batch` return new records.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from rules.core.document import Scalar
+from rules.core.engine import Engine, Result, default_engine
+from rules.errors import ConflictError, FactsError, InvalidRequestError, Problem
+from rules.store.database import Database
+from rules.store.decisions.bulk import existing, insert_decisions
+from rules.store.decisions.records import DecisionRecord, new_decision_record
+from rules.store.decisions.requests import (
+    batch_items,
+    item_problems,
+    repeat,
+    require_request_id,
+    stored_decision,
+)
+from rules.store.decisions.target import Target, Targets, find_target
+from rules.store.decisions.writers import (
+    AutocommitWriter,
+    SessionWriter,
+    TransactionWriter,
+    Writer,
+    decision_values,
+)
+from rules.store.models import Decision, utcnow
+
+__all__ = ["ATTEMPTS", "Decided", "DecisionService"]
+
+ATTEMPTS = 4  # tries of one decision while the active version keeps changing
+BATCH_ATTEMPTS = 3  # tries of a batch whose request ids another transaction takes meanwhile
+
+
+@dataclass(frozen=True, slots=True)
+class Decided:
+    """One case the engine decided, waiting to be recorded: validated facts, the result and
+    the client's request id."""
+
+    facts: dict[str, Scalar | None]
+    result: Result
+    request_id: str | None = None
+
+
+class DecisionService:
+    """Decides and records for one database; safe to share between threads.
+
+    ``db`` may be None when every call passes a ``session`` (the caller's transaction)."""
+
+    def __init__(self, db: Database | None = None, engine: Engine = default_engine) -> None:
+        self.db = db
+        self.engine = engine
+        self._targets = Targets()
+        self._writer: Writer | None = None
+        if db is not None:
+            if db.dialect == "postgresql":
+                autocommit = AutocommitWriter(db.engine, db.url)
+                db.on_dispose(autocommit.close)
+                self._writer = autocommit
+            else:
+                self._writer = TransactionWriter(db.engine)
+
+    def _database(self) -> Database:
+        if self.db is None:
+            raise TypeError("this DecisionService has no database: pass a session")
+        return self.db
+
+    def _own_writer(self) -> Writer:
+        if self._writer is None:
+            raise TypeError("this DecisionService has no database: pass a session")
+        return self._writer
+
+    @contextmanager
+    def _reading(self, session: Session | None) -> Iterator[Session]:
+        if session is not None:
+            yield session
+            return
+        with Session(self._database().engine) as own:
+            yield own
+
+    def target(self, name: str, version: int | None = None, *, session: Session) -> Target:
+        """The version that decides for ``name``: ``version``, or the active one."""
+        return find_target(session, name, version)
+
+    def decide(
+        self,
+        name: str,
+        facts: object,
+        *,
+        version: int | None = None,
+        request_id: str | None = None,
+        caller: str,
+        api_key_id: int | None = None,
+        source: str = "api",
+        session: Session | None = None,
+    ) -> tuple[DecisionRecord, bool]:
+        """Decide and record one decision; it and whether it is new (False: a repeat)."""
+        require_request_id(request_id)
+        writer = SessionWriter(session) if session is not None else self._own_writer()
+        for attempt in range(ATTEMPTS):
+            target = self._target(name, version, fresh=attempt > 0, session=session)
+            clean, result = self.engine.decide(target.doc, facts)
+            values = decision_values(
+                target, clean, result, request_id, caller, api_key_id, source, utcnow()
+            )
+            new_id = writer.insert(values, guarded=version is None)
+            if new_id is not None:
+                return new_decision_record(new_id, name, values), True
+            if request_id is not None:
+                with self._reading(session) as s:
+                    found = stored_decision(s, target.ruleset_id, request_id)
+                    if found is not None:
+                        return repeat(found, name, clean, "request_id"), False
+        raise ConflictError(f"the active version of {name} kept changing; send the request again")
+
+    def _target(
+        self, name: str, version: int | None, fresh: bool, session: Session | None
+    ) -> Target:
+        if session is not None:
+            return find_target(session, name, version)
+        database = self._database()
+        opener: Callable[[], Session] = lambda: Session(database.engine)  # noqa: E731
+        return self._targets.get(name, version, fresh, opener)
+
+    def decide_batch(
+        self,
+        name: str,
+        items: object,
+        *,
+        version: int | None = None,
+        caller: str,
+        api_key_id: int | None = None,
+        source: str = "api",
+        session: Session | None = None,
+    ) -> list[tuple[DecisionRecord, bool]]:
+        """Decide every item ``{facts, request_id?}`` with one version, in order, all or
+        nothing: any bad item is a 422 naming it, and nothing is recorded."""
+        if session is None:
+            with self._database().session() as own:
+                return self.decide_batch(
+                    name,
+                    items,
+                    version=version,
+                    caller=caller,
+                    api_key_id=api_key_id,
+                    source=source,
+                    session=own,
+                )
+        found = batch_items(items)
+        target = find_target(session, name, version)
+        decided = self._decide_items(target, found)
+        return self._record_batch(session, target, decided, caller, api_key_id, source)
+
+    def _decide_items(self, target: Target, items: Sequence[Any]) -> list[Decided]:
+        problems: list[Problem] = []
+        decided: list[Decided] = []
+        seen: set[str] = set()
+        for i, item in enumerate(items):
+            loc = f"items[{i}]"
+            shape = item_problems(item, loc, seen)
+            problems += shape
+            if not isinstance(item, Mapping):
+                continue
+            try:
+                clean, result = self.engine.decide(target.doc, item.get("facts"))
+            except FactsError as exc:
+                problems.extend(
+                    Problem(p.code, f"{loc}.{p.location}", p.message, p.suggestion)
+                    for p in exc.problems
+                )
+                continue
+            rid = item.get("request_id")
+            decided.append(Decided(clean, result, rid if isinstance(rid, str) else None))
+        if problems:
+            raise InvalidRequestError(
+                "some batch items are not valid; nothing was recorded", problems
+            )
+        return decided
+
+    def _record_batch(
+        self,
+        session: Session,
+        target: Target,
+        decided: list[Decided],
+        caller: str,
+        api_key_id: int | None,
+        source: str,
+    ) -> list[tuple[DecisionRecord, bool]]:
+        """The batch's new decisions recorded and its repeats looked up. The insert runs in
+        a savepoint: if another transaction commits one of the request ids between the
+        lookup and the insert, the unique constraint refuses it and the batch is matched
+        again against what is now stored."""
+        for attempt in range(BATCH_ATTEMPTS):
+            repeats = self._repeats(session, target, decided)
+            new = [d for i, d in enumerate(decided) if i not in repeats]
+            try:
+                with session.begin_nested():
+                    values, ids = self._write(session, target, new, caller, api_key_id, source)
+                break
+            except IntegrityError:
+                if attempt == BATCH_ATTEMPTS - 1:
+                    raise
+        made = iter(
+            new_decision_record(i, target.ruleset, v) for i, v in zip(ids, values, strict=True)
+        )
+        return [
+            (repeats[i], False) if i in repeats else (next(made), True) for i in range(len(decided))
+        ]
+
+    def _repeats(
+        self, session: Session, target: Target, decided: list[Decided]
+    ) -> dict[int, DecisionRecord]:
+        """The stored decisions of the items whose request id is taken, by item index."""
+        wanted = {d.request_id: i for i, d in enumerate(decided) if d.request_id is not None}
+        stored = {
+            wanted[rid]: ident
+            for rid, ident, _ in existing(session, target.ruleset_id, list(wanted))
+        }
+        if not stored:
+            return {}
+        query = select(Decision).where(Decision.id.in_(stored.values()))
+        rows = {row.id: row for row in session.scalars(query)}
+        return {
+            i: repeat(rows[stored[i]], target.ruleset, decided[i].facts, f"items[{i}].request_id")
+            for i in sorted(stored)
+        }
+
+    def record_new(
+        self,
+        session: Session,
+        target: Target,
+        decided: Sequence[Decided],
+        *,
+        caller: str,
+        api_key_id: int | None = None,
+        source: str,
+    ) -> list[int]:
+        """Write decisions already decided with ``target`` (whose request ids are not taken),
+        in bulk, in the caller's transaction; their new ids, in order."""
+        return self._write(session, target, decided, caller, api_key_id, source)[1]
+
+    def _write(
+        self,
+        session: Session,
+        target: Target,
+        decided: Sequence[Decided],
+        caller: str,
+        api_key_id: int | None,
+        source: str,
+    ) -> tuple[list[dict[str, Any]], list[int]]:
+        at = utcnow()
+        values = [
+            decision_values(target, d.facts, d.result, d.request_id, caller, api_key_id, source, at)
+            for d in decided
+        ]
+        return values, insert_decisions(session, values)
