@@ -9,12 +9,12 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from werkzeug.wrappers import Response
 
 from review_app.access import current_user
-from review_app.auth import throttle
 from review_app.auth.clock import now
 from review_app.auth.forms import LoginForm
 from review_app.auth.session import sign_in, sign_out
 from review_app.forms import EmptyForm, status_for
 from rules.store import accounts
+from rules.store import login_throttle as throttle
 from rules.store.accounts import UserInfo
 from rules.store.extension import database
 

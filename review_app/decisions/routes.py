@@ -15,7 +15,6 @@ from werkzeug.wrappers import Response
 from wtforms import SelectChoice  # type: ignore[import-untyped]
 
 from review_app.access import PII_READERS, actor, current_user
-from review_app.decisions import query
 from review_app.decisions.facts import fact_rows, output_pairs
 from review_app.decisions.forms import (
     OUTPUT_PREFIX,
@@ -29,6 +28,7 @@ from review_app.forms import apply_problems, status_for
 from review_app.rulesets.table import value_text
 from rules.errors import InvalidRequestError, Problem, RulebookError, suggest
 from rules.store import decisions, versions
+from rules.store.decisions import search
 from rules.store.extension import database
 
 __all__ = ["bp"]
@@ -40,8 +40,8 @@ FILTERS = ("ruleset", "decision_id", "exception", "resolved", "override", "sourc
 SOURCE = "review"  # a resolution's source when recorded in the review app
 
 
-def _filters(form: SearchForm) -> query.Filters:
-    return query.Filters(
+def _filters(form: SearchForm) -> search.Filters:
+    return search.Filters(
         form.ruleset.data or None,
         form.decision_id.data,
         yes_no(form.exception.data),
@@ -79,9 +79,9 @@ def index() -> tuple[str, int]:
         form.ruleset.choices = [SelectChoice("", "Any ruleset"), *(SelectChoice(n) for n in names)]
         valid = form.validate() & _check_ruleset(form, names)
         found = (
-            query.search(s, _filters(form), size, _keyset("before"), _keyset("after"))
+            search.search(s, _filters(form), size, _keyset("before"), _keyset("after"))
             if valid
-            else query.Page((), False, False)
+            else search.Page((), False, False)
         )
     args: dict[str, Any] = {k: v for k in FILTERS if (v := request.args.get(k, "").strip())}
     rows = found.rows
@@ -108,7 +108,7 @@ def _show_page(decision_id: int, form: ResolveForm | None = None) -> tuple[str, 
     with database().session() as s:
         record = decisions.get_decision(s, decision_id)
         info = versions.get_version(s, record.ruleset, record.version)
-        history = query.resolutions(s, decision_id)
+        history = decisions.resolutions_of(s, decision_id)
         replay_error: str | None = None
         try:
             replayed = decisions.replay(s, decision_id)

@@ -19,12 +19,12 @@ from wtforms import SelectChoice  # type: ignore[import-untyped]
 
 from review_app.access import actor
 from review_app.forms import status_for
-from review_app.rulesets import query
 from review_app.rulesets.compare import compare
 from review_app.rulesets.forms import NOTE_MAX, ActivateForm, ActiveAtForm, DiffForm
 from review_app.rulesets.table import ANY, decision_table, input_uses, value_text
 from rules.errors import ConflictError
 from rules.store import versions
+from rules.store.decisions import counts
 from rules.store.extension import database
 from rules.store.versions import ActivationInfo, VersionInfo
 
@@ -38,8 +38,8 @@ def index() -> str:
     """Every ruleset with its active and latest version and its open exceptions."""
     with database().session() as s:
         rulesets = versions.list_rulesets(s)
-        counts = query.ruleset_counts(s)
-    return render_template("rulesets/index.html", rulesets=rulesets, counts=counts)
+        found = counts.ruleset_counts(s)
+    return render_template("rulesets/index.html", rulesets=rulesets, counts=found)
 
 
 def _active_at(
@@ -60,7 +60,7 @@ def _show_page(name: str, failed: tuple[int, ActivateForm] | None = None) -> tup
         ruleset = versions.get_ruleset(s, name)
         timeline = versions.list_versions(s, name)
         history = versions.activations(s, name)
-        per_version = query.decisions_per_version(s, name)
+        per_version = counts.decisions_per_version(s, name)
         answer = _active_at(form, s, name, history)
     diff_form = _diff_form(timeline, from_request=False)
     status = 422 if form.errors else status_for(failed[1]) if failed else 200

@@ -31,10 +31,11 @@ from datetime import datetime
 from types import MappingProxyType
 from typing import Any
 
-from sqlalchemy import ColumnElement, Table, Text, cast, exists, func, select
+from sqlalchemy import ColumnElement, Table, Text, cast, func, select
 from sqlalchemy.orm import Session
 
 from rules.errors import InvalidRequestError, NotFoundError, Problem, suggest
+from rules.store.decisions.resolutions import latest_is_override
 from rules.store.models import Base
 
 __all__ = ["LoggedCase", "count_cases", "stream_cases"]
@@ -118,18 +119,6 @@ def _ruleset_id(session: Session, name: str) -> int:
     return int(found)
 
 
-def _overridden() -> ColumnElement[bool]:
-    """The decision's latest resolution is an override."""
-    later = RESOLUTIONS.alias("later")
-    latest = RESOLUTIONS.alias("latest")
-    newer = exists().where(later.c.decision_id == latest.c.decision_id, later.c.id > latest.c.id)
-    return (
-        exists()
-        .where(latest.c.decision_id == DECISIONS.c.id, latest.c.override.is_(True), ~newer)
-        .correlate(DECISIONS)
-    )
-
-
 @dataclass(frozen=True, slots=True)
 class _Filter:
     ruleset_id: int
@@ -169,7 +158,7 @@ def _filter(
     if version is not None:
         conditions.append(d.version_number == version)
     if exceptions_only:
-        conditions.append(d.exception.is_(True) | _overridden())
+        conditions.append(d.exception.is_(True) | latest_is_override())
     if last is not None:
         first = session.scalar(
             select(d.id).where(*conditions).order_by(d.id.desc()).offset(last - 1).limit(1)

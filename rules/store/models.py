@@ -147,7 +147,7 @@ class ApiKey(Base):
 
 class LoginFailure(Base):
     """A failed sign-in, kept for the lockout window, by the username tried and the client's
-    address (review_app.auth.throttle). In the database, so every worker sees the same count."""
+    address (rules.store.login_throttle). In the database, so every worker sees the same count."""
 
     __tablename__ = "login_failures"
     __table_args__ = (

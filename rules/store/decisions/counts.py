@@ -1,5 +1,5 @@
-"""Read-only counts for the rulesets pages, which :mod:`rules.store.versions` does not offer:
-decisions and open exceptions per ruleset, and decisions per version.
+"""Counting decisions for the rulesets pages: decisions and open exceptions per ruleset, and
+decisions per version.
 
 An *open exception* is a decision flagged as an exception that has no resolution yet (the
 work waiting for a person)."""

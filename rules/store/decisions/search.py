@@ -1,6 +1,5 @@
-"""Read-only decision queries the service does not offer: a filtered search across rulesets,
-newest first, a page at a time (keyset on the decision id), and a decision's every
-resolution (the service returns only the latest).
+"""Searching decisions for people (the review app's decision pages): a filtered search across
+rulesets, newest first, a page at a time (keyset on the decision id).
 
 Filters combine with AND. ``exception`` is the flag the engine stored; ``resolved`` whether any
 resolution was recorded; ``override`` whether the latest resolution overrode an automated
@@ -13,13 +12,15 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, exists, func, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import ColumnElement, Select, exists, select
+from sqlalchemy.orm import Session
 
-from rules.store.decisions import ResolutionRecord
+from rules.store.decisions.read import latest_resolutions
+from rules.store.decisions.records import ResolutionRecord
+from rules.store.decisions.resolutions import latest_is_override
 from rules.store.models import Decision, Resolution, Ruleset
 
-__all__ = ["DecisionRow", "Filters", "Page", "resolutions", "search"]
+__all__ = ["DecisionRow", "Filters", "Page", "search"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,7 +46,7 @@ class Filters:
             any_resolution = exists().where(Resolution.decision_id == Decision.id)
             found.append(any_resolution if self.resolved else ~any_resolution)
         if self.override is not None:
-            found.append(_overridden() if self.override else ~_overridden())
+            found.append(latest_is_override() if self.override else ~latest_is_override())
         if self.source:
             found.append(Decision.source == self.source)
         if self.start:
@@ -77,40 +78,9 @@ class Page:
     older: bool  # more matching decisions before the last shown
 
 
-def _overridden() -> ColumnElement[bool]:
-    """The decision's latest resolution is an override."""
-    latest, later = aliased(Resolution), aliased(Resolution)
-    newer = exists().where(later.decision_id == latest.decision_id, later.id > latest.id)
-    return (
-        exists()
-        .where(latest.decision_id == Decision.id, latest.override.is_(True), ~newer)
-        .correlate(Decision)
-    )
-
-
 def _base(filters: Filters, *columns: Any) -> Select[Any]:
     query = select(*columns).join(Ruleset, Ruleset.id == Decision.ruleset_id)
     return query.where(*filters.conditions())
-
-
-def _record(row: Resolution) -> ResolutionRecord:
-    return ResolutionRecord(
-        row.decision_id, row.outputs, row.override, row.note, row.actor, row.source, row.resolved_at
-    )
-
-
-def _latest(session: Session, ids: list[int]) -> dict[int, ResolutionRecord]:
-    if not ids:
-        return {}
-    newest = (
-        select(func.max(Resolution.id))
-        .where(Resolution.decision_id.in_(ids))
-        .group_by(Resolution.decision_id)
-    )
-    return {
-        r.decision_id: _record(r)
-        for r in session.scalars(select(Resolution).where(Resolution.id.in_(newest)))
-    }
 
 
 def _exists(session: Session, filters: Filters, where: ColumnElement[bool]) -> bool:
@@ -138,7 +108,7 @@ def search(
         if before is not None:
             query = query.where(Decision.id < before)
         found = _pairs(session, query.order_by(Decision.id.desc()).limit(size))
-    latest = _latest(session, [r[0].id for r in found])
+    latest = latest_resolutions(session, [r[0].id for r in found])
     rows = tuple(
         DecisionRow(
             d.id,
@@ -161,11 +131,3 @@ def search(
         _exists(session, filters, Decision.id > rows[0].id),
         _exists(session, filters, Decision.id < rows[-1].id),
     )
-
-
-def resolutions(session: Session, decision_id: int) -> tuple[ResolutionRecord, ...]:
-    """Every resolution recorded for a decision, oldest first (the last one counts)."""
-    rows = session.scalars(
-        select(Resolution).where(Resolution.decision_id == decision_id).order_by(Resolution.id)
-    )
-    return tuple(_record(r) for r in rows)

@@ -1,4 +1,5 @@
-"""Login throttling that holds across gunicorn workers: failed sign-ins live in the database.
+"""Login throttling that holds across gunicorn workers: failed sign-ins live in the database
+(the ``login_failures`` table; the review app's sign-in calls this service).
 
 Each failure is a row of ``login_failures`` (username tried, client address, time). A sign-in
 is refused without checking the password while, within the last ``window``:
