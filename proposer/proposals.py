@@ -51,6 +51,7 @@ from proposer.review import accept_proposal, reject_proposal
 from proposer.revise import edit_proposal, rebase_proposal
 from rules import audit
 from rules.errors import Problem, suggest
+from rules.store import versions
 from rules.store.models import PROPOSAL_STATUSES, Proposal, Ruleset, utcnow
 from rules.store.versions import get_ruleset
 
@@ -132,7 +133,7 @@ def record_draft(
 ) -> ProposalRecord:
     """Insert a checked draft as a ``draft`` proposal and append ``proposal.created``
     (the fields were checked by the caller, as :func:`create_proposal` does)."""
-    ruleset_id = session.scalar(select(Ruleset.id).where(Ruleset.name == found.ruleset))
+    ruleset_id = versions.ruleset_id(session, found.ruleset)
     audit.lock_head(session)
     now = utcnow()
     row = Proposal(
@@ -243,6 +244,7 @@ def submit_proposal(session: Session, proposal_id: int, actor: str) -> ProposalR
         )
     audit.lock_head(session)
     row.status = "submitted"
+    row.submitted_by = actor
     row.updated_at = utcnow()
     session.flush()
     payload = event_payload(row, name)

@@ -1,8 +1,10 @@
 """Proposal rows as the rest of the system sees them: frozen :class:`ProposalRecord`\\ s, and
 the row access the proposal service and review share (reading, locking, audit payloads).
 
-Rows never leave the proposer package. Who submitted a proposal is read from its
-``proposal.submitted`` audit event (the record the four-eyes rule trusts).
+The proposer owns the ``proposals`` and ``proposal_approvals`` tables (and ``llm_runs``);
+their rows never leave the proposer package. Who submitted a proposal is recorded on it
+(``submitted_by``, which the four-eyes rule reads); audit verification checks it against the
+``proposal.submitted`` event. Other tables are reached through the store's services.
 """
 
 from __future__ import annotations
@@ -22,7 +24,8 @@ from proposer.operations import Operation, parse_operations
 from rules.audit.verify.proposals import proposal_state
 from rules.core.document import Document, canonical_json, parse_document
 from rules.errors import Problem
-from rules.store.models import AuditEvent, Proposal, ProposalApproval, Ruleset
+from rules.store.models import Proposal, ProposalApproval, Ruleset
+from rules.store.versions import lock_ruleset
 
 __all__ = [
     "OPEN",
@@ -129,10 +132,6 @@ def _iso(at: datetime) -> str:
     return at.isoformat()
 
 
-def _subject(proposal_id: int) -> str:
-    return f"proposal:{proposal_id}"
-
-
 def read_proposal(session: Session, proposal_id: int) -> tuple[Proposal, str]:
     """The row and its ruleset's name; ProposalNotFoundError if there is none."""
     found = session.execute(
@@ -146,13 +145,11 @@ def read_proposal(session: Session, proposal_id: int) -> tuple[Proposal, str]:
 
 
 def lock_proposal(session: Session, proposal_id: int) -> tuple[Proposal, str]:
-    """The row, locked in the order version writers use: its ruleset's row (FOR NO KEY
-    UPDATE, as :mod:`rules.store.versions` does), then the proposal's row. The caller then locks
-    the audit head (:func:`rules.audit.lock_head`) before writing."""
-    row, name = read_proposal(session, proposal_id)
-    session.execute(
-        select(Ruleset.id).where(Ruleset.id == row.ruleset_id).with_for_update(key_share=True)
-    )
+    """The row, locked in the order version writers use: its ruleset's row
+    (:func:`rules.store.versions.lock_ruleset`), then the proposal's row. The caller then
+    locks the audit head (:func:`rules.audit.lock_head`) before writing."""
+    _, name = read_proposal(session, proposal_id)
+    lock_ruleset(session, name)
     locked = session.scalar(
         select(Proposal)
         .where(Proposal.id == proposal_id)
@@ -191,18 +188,6 @@ def event_payload(row: Proposal, ruleset: str, **extra: Any) -> dict[str, Any]:
     return {**proposal_state(row, ruleset), **extra}
 
 
-def _submitters(session: Session, ids: Sequence[int]) -> dict[int, str]:
-    if not ids:
-        return {}
-    subjects = {_subject(i): i for i in ids}
-    rows = session.execute(
-        select(AuditEvent.subject, AuditEvent.actor)
-        .where(AuditEvent.action == "proposal.submitted", AuditEvent.subject.in_(subjects))
-        .order_by(AuditEvent.seq)
-    )
-    return {subjects[subject]: actor for subject, actor in rows}
-
-
 def _approvals(session: Session, ids: Sequence[int]) -> dict[int, list[Approval]]:
     found: dict[int, list[Approval]] = {i: [] for i in ids}
     if not ids:
@@ -218,16 +203,12 @@ def _approvals(session: Session, ids: Sequence[int]) -> dict[int, list[Approval]
 
 
 def to_records(session: Session, rows: Sequence[tuple[Proposal, str]]) -> list[ProposalRecord]:
-    """Records of ``(row, ruleset name)`` pairs, with approvals and submitters (two queries)."""
-    ids = [row.id for row, _ in rows]
-    submitters = _submitters(session, ids)
-    approvals = _approvals(session, ids)
-    return [_record(row, name, submitters.get(row.id), approvals[row.id]) for row, name in rows]
+    """Records of ``(row, ruleset name)`` pairs, with their approvals (one query)."""
+    approvals = _approvals(session, [row.id for row, _ in rows])
+    return [_record(row, name, approvals[row.id]) for row, name in rows]
 
 
-def _record(
-    row: Proposal, name: str, submitted_by: str | None, approvals: list[Approval]
-) -> ProposalRecord:
+def _record(row: Proposal, name: str, approvals: list[Approval]) -> ProposalRecord:
     return ProposalRecord(
         id=row.id,
         ruleset=name,
@@ -246,7 +227,7 @@ def _record(
         impact=row.impact,
         run=row.run,
         editors=tuple(str(e) for e in row.editors),
-        submitted_by=submitted_by,
+        submitted_by=row.submitted_by,
         approvals=tuple(approvals),
         created_at=row.created_at,
         updated_at=row.updated_at,

@@ -13,7 +13,6 @@ rebased first (ConflictError): nothing is recorded for it until then.
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from proposer.drafting import MAX_ACTOR, MAX_NOTE, text_field
@@ -25,8 +24,8 @@ from proposer.errors import (
 from proposer.records import OPEN, ProposalRecord, event_payload, lock_proposal, to_records
 from rules import audit
 from rules.errors import ConflictError, Problem
-from rules.store.models import Proposal, ProposalApproval, Version, utcnow
-from rules.store.versions import create_version
+from rules.store.models import Proposal, ProposalApproval, utcnow
+from rules.store.versions import create_version, get_ruleset
 
 __all__ = ["accept_proposal", "reject_proposal"]
 
@@ -61,13 +60,6 @@ def _four_eyes(record: ProposalRecord, approver: str) -> None:
         )
 
 
-def _latest(session: Session, row: Proposal) -> int:
-    found = session.scalar(
-        select(func.max(Version.number)).where(Version.ruleset_id == row.ruleset_id)
-    )
-    return int(found or 0)
-
-
 def _require_submitted(row: Proposal) -> None:
     if row.status != "submitted":
         hint = "submit it first" if row.status == "draft" else "it is no longer open"
@@ -79,7 +71,7 @@ def _require_submitted(row: Proposal) -> None:
 
 
 def _require_latest_base(session: Session, row: Proposal, name: str) -> None:
-    latest = _latest(session, row)
+    latest = get_ruleset(session, name).latest_number
     if latest != row.base_number:
         raise ConflictError(
             f"proposal {row.id} is based on version {row.base_number} but {name} is at "

@@ -14,8 +14,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
-
 from proposer.backtest import Window, backtest
 from proposer.candidate import apply
 from proposer.citations import check_citations
@@ -26,7 +24,7 @@ from proposer.proposals import create_proposal
 from rules.core.document import Document
 from rules.core.validate import leaves
 from rules.errors import Problem, RulebookError, suggest
-from rules.store.models import Decision
+from rules.store.decisions import facts_of
 
 __all__ = ["KEEP_CHANGED", "input_problems", "run_backtest", "submit_proposal"]
 
@@ -65,9 +63,7 @@ def _change(ctx: ToolContext, args: dict[str, Any]) -> tuple[tuple[Operation, ..
 
 
 def _scrubbed_changes(ctx: ToolContext, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    ids = [int(item["decision_id"]) for item in items]
-    rows = ctx.session.execute(select(Decision.id, Decision.facts).where(Decision.id.in_(ids)))
-    facts: dict[int, Any] = {int(row[0]): row[1] for row in rows}
+    facts = facts_of(ctx.session, [int(item["decision_id"]) for item in items])
     view = ctx.view
     also = sorted(
         {*ctx.known_pii(), *(t for one in facts.values() for t in secret_texts(ctx.doc, one or {}))}

@@ -30,7 +30,6 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from proposer.llm.budget import Budget
@@ -42,7 +41,8 @@ from proposer.llm.settings import LlmSettings
 from proposer.llm.tools import TOOL_SCHEMA_VERSION
 from rules import audit
 from rules.core.document import canonical_json
-from rules.store.models import LlmRun, Ruleset, utcnow
+from rules.store import versions
+from rules.store.models import LlmRun, utcnow
 from rules.store.versions import VersionInfo
 
 __all__ = ["LIMITS", "NUL_MARK", "RunRecorder", "without_nul"]
@@ -120,7 +120,7 @@ class RunRecorder:
         self.gateway_log: Sequence[GatewayEntry] = ()
         self.budget: Budget | None = None
         self.header = _header(version, actor, settings, prompt, proposal_limit)
-        ruleset_id = session.scalar(select(Ruleset.id).where(Ruleset.name == version.ruleset))
+        ruleset_id = versions.ruleset_id(session, version.ruleset)
         self.row = LlmRun(
             ruleset_id=ruleset_id,
             base_number=version.number,

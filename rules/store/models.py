@@ -1,8 +1,21 @@
-"""The system of record's tables: one metadata for every table (DESIGN §3, §6).
+"""Every table of the product, on one metadata, so that one Alembic history migrates them
+all (DESIGN §3, §5, §6).
 
-Invariants live in the schema as well as in Python: version numbers are unique per ruleset,
-request ids are unique per ruleset, every reference is a foreign key, every CHECK is named.
-Rows never leave the ``rules`` package: the service turns them into frozen dataclasses.
+Each table has one owner, which alone queries and writes it; other packages call the owner's
+services and get frozen records back, never rows:
+
+- the system of record's (:mod:`rules.store`): ``rulesets``, ``versions``, ``activations``
+  (:mod:`~rules.store.versions`), ``decisions``, ``resolutions``
+  (:mod:`~rules.store.decisions`), ``users``, ``api_keys`` (:mod:`~rules.store.accounts`),
+  ``settings`` (:mod:`~rules.store.settings`), ``login_failures``
+  (:mod:`~rules.store.login_throttle`);
+- the audit chain's (:mod:`rules.audit`): ``audit_events``, ``audit_head``;
+- the proposer's, defined here for the one metadata and written by the proposer alone:
+  ``proposals``, ``proposal_approvals``, ``llm_runs``.
+
+:mod:`rules.audit.verify` reads every table whose rows an event vouches for. Invariants live
+in the schema as well as in Python: version numbers are unique per ruleset, request ids are
+unique per ruleset, every reference is a foreign key, every CHECK is named.
 """
 
 from __future__ import annotations
@@ -215,6 +228,10 @@ class Proposal(Base):
         CheckConstraint(
             "(status = 'accepted') = (accepted_number IS NOT NULL)", name="accepted_has_version"
         ),
+        CheckConstraint(
+            "status NOT IN ('submitted', 'accepted') OR submitted_by IS NOT NULL",
+            name="submitted_has_submitter",
+        ),
         Index("ix_proposals_ruleset_id_status", "ruleset_id", "status"),
     )
 
@@ -234,6 +251,9 @@ class Proposal(Base):
     impact: Mapped[str | None] = mapped_column(String(8), default=None)
     run: Mapped[Any] = mapped_column(Json, nullable=True, default=None)
     editors: Mapped[Any] = mapped_column(Json)
+    # Who submitted it for review (four eyes: they may not approve it); the audit chain's
+    # proposal.submitted event names the same person, and verification compares the two.
+    submitted_by: Mapped[str | None] = mapped_column(String(100), default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     decided_by: Mapped[str | None] = mapped_column(String(100), default=None)

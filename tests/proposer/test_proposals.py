@@ -499,6 +499,36 @@ def test_the_audit_chain_records_every_step_and_verifies(db: Database) -> None:
         assert audit.verify(s).ok
 
 
+def test_the_submitter_is_recorded_on_the_proposal_and_vouched_for(db: Database) -> None:
+    """Four eyes reads who submitted a proposal from the proposal itself; the audit chain's
+    proposal.submitted event vouches for it, so changing it in the table is found."""
+    logged(db)
+    record = propose(db)
+    assert record.submitted_by is None
+    submitted = submit(db, record.id, "user:sam")
+    assert submitted.submitted_by == "user:sam"
+    with db.session() as s:
+        row = s.get(Proposal, record.id)
+        assert row is not None
+        assert row.submitted_by == "user:sam"
+        assert audit.verify(s).ok
+    with pytest.raises(FourEyesError, match="submitted"):
+        accept(db, record.id, "user:sam")
+    with db.engine.begin() as conn:  # someone with database access names another submitter
+        conn.execute(
+            Proposal.__table__.update()
+            .where(Proposal.__table__.c.id == record.id)
+            .values(submitted_by="user:mallory")
+        )
+    with db.session() as s:
+        result = audit.verify(s)
+        last = max(e.seq for e in audit.events(s, subject=f"proposal:{record.id}"))
+    assert (result.ok, result.first_bad_seq) == (False, last)
+    assert "submitted_by is 'user:mallory', the proposal.submitted event says 'user:sam'" in (
+        result.reason or ""
+    )
+
+
 def race(db: Database, attempts: list[tuple[int, str]]) -> list[str]:
     """Run the acceptances at once, each in its own thread and transaction; their outcomes."""
     barrier = threading.Barrier(len(attempts))

@@ -12,6 +12,8 @@ rationale, operations, citations, the system's evidence, the LLM run record and 
   table is found at that event); the candidate document still hashes to its hash;
 - every event's proposal still exists (a deleted proposal is found at its last event);
 - the ``proposal_approvals`` rows are the approvals recorded since the proposal last changed;
+- ``proposals.submitted_by`` is the actor of its ``proposal.submitted`` event (none without
+  one): the four-eyes rule reads it there;
 - a ``proposal.accepted`` event's version exists and names the proposal as its source;
 - an ``llm.run`` event's ``llm_runs`` row still has the status and the record (its SHA-256)
   the event recorded, and every finished run has such an event (:class:`Runs`).
@@ -81,6 +83,7 @@ class _Seen:
     state: tuple[Any, ...]
     approvers: list[str] = field(default_factory=list)
     created: bool = False
+    submitter: str | None = None
 
 
 class Proposals:
@@ -91,7 +94,7 @@ class Proposals:
         self._seen: dict[int, _Seen] = {}
         self._accepted: list[tuple[int, int, str, int]] = []  # seq, proposal, ruleset, version
 
-    def event(self, seq: int, action: str, payload: dict[str, Any]) -> str | None:
+    def event(self, seq: int, actor: str, action: str, payload: dict[str, Any]) -> str | None:
         ident = int(payload["proposal_id"])
         state = tuple(payload.get(name) for name in STATE_FIELDS)
         seen = self._seen.get(ident)
@@ -102,6 +105,8 @@ class Proposals:
         seen.seq, seen.state = seq, state
         if action in RESETS:
             seen.approvers = []
+        elif action == "proposal.submitted":
+            seen.submitter = actor
         elif action == "proposal.approved":
             seen.approvers.append(str(payload["approver"]))
         elif action == "proposal.accepted":
@@ -143,6 +148,12 @@ class Proposals:
                 if value != recorded
             ]
             yield seen.seq, f"proposals row {ident}: " + "; ".join(diffs)
+        if row.submitted_by != seen.submitter:
+            yield (
+                seen.seq,
+                f"proposals row {ident}: submitted_by is {row.submitted_by!r}, the "
+                f"proposal.submitted event says {seen.submitter!r}",
+            )
         if approvals != Counter(seen.approvers):
             yield (
                 seen.seq,

@@ -292,7 +292,7 @@ class Vouchers:
         elif action == "history.imported":
             return self.imports.event(payload)
         elif action.startswith("proposal."):
-            return self.proposals.event(seq, action, payload)
+            return self.proposals.event(seq, actor, action, payload)
         elif action == "llm.run":
             return self.runs.event(seq, payload)
         return None

@@ -238,6 +238,12 @@ TAMPERS = [
         "proposals row 2: impact is 'low', the event says None",
     ),
     Tamper(
+        "proposal's submitter forged",
+        lambda db, h: raw(db, "UPDATE proposals SET submitted_by = 'user:mallory' WHERE id = 1"),
+        lambda h: h.seq("proposal.created"),
+        "proposals row 1: submitted_by is 'user:mallory', the proposal.submitted event says None",
+    ),
+    Tamper(
         "proposal's candidate rewritten",
         lambda db, h: raw(db, "UPDATE proposals SET candidate = :c WHERE id = 1", c='{"x": 1}'),
         lambda h: h.seq("proposal.created"),

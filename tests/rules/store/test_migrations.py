@@ -106,12 +106,12 @@ def _version(ruleset: str, number: int, parent: str = "NULL") -> str:
     )
 
 
-def _proposal(status: str, accepted: str) -> str:
+def _proposal(status: str, accepted: str, submitter: str = "NULL") -> str:
     return (
         "INSERT INTO proposals (ruleset_id, base_number, status, author, title, rationale, "
         "operations, candidate, candidate_hash, citations, editors, created_at, updated_at, "
-        f"accepted_number) VALUES (:r, 1, {status}, 'baseline', 't', '', '[]', '{{}}', 'h', "
-        f"'[]', '[]', :t, :t, {accepted})"
+        f"accepted_number, submitted_by) VALUES (:r, 1, {status}, 'baseline', 't', '', '[]', "
+        f"'{{}}', 'h', '[]', '[]', :t, :t, {accepted}, {submitter})"
     )
 
 
@@ -191,9 +191,14 @@ VIOLATIONS = {
         "CHECK constraint failed: ck_proposals_status",
     ),
     "accepted proposal without its version": (
-        _proposal("'accepted'", "NULL"),
+        _proposal("'accepted'", "NULL", "'user:sam'"),
         "ck_proposals_accepted_has_version",
         "CHECK constraint failed: ck_proposals_accepted_has_version",
+    ),
+    "submitted proposal without its submitter": (
+        _proposal("'submitted'", "NULL"),
+        "ck_proposals_submitted_has_submitter",
+        "CHECK constraint failed: ck_proposals_submitted_has_submitter",
     ),
     "draft proposal claiming a version": (
         _proposal("'draft'", "2"),
@@ -232,6 +237,55 @@ def test_the_seed_itself_is_valid(db: Database) -> None:
     raw(db, _version(":r", 2, parent="1"), t=params["t"], r=params["r"])
     raw(db, _decision(":v", "'req-2'", "'cli'"), **{k: params[k] for k in "rvft"})
     assert scalar(db, "SELECT count(*) FROM decisions") == 2
-    raw(db, _proposal("'accepted'", "2"), t=params["t"], r=params["r"])
+    raw(db, _proposal("'accepted'", "2", "'user:sam'"), t=params["t"], r=params["r"])
+    raw(db, _proposal("'submitted'", "NULL", "'user:sam'"), t=params["t"], r=params["r"])
     raw(db, _proposal("'draft'", "NULL"), t=params["t"], r=params["r"])
-    assert scalar(db, "SELECT count(*) FROM proposals") == 2
+    assert scalar(db, "SELECT count(*) FROM proposals") == 3
+
+
+def _event(seq: int, actor: str, action: str, subject: str) -> str:
+    return (
+        "INSERT INTO audit_events (seq, at, actor, action, subject, payload, prev_hash, hash) "
+        f"VALUES ({seq}, :t, '{actor}', '{action}', '{subject}', '{{}}', 'p', 'h{seq}')"
+    )
+
+
+def test_0005_records_each_proposals_submitter_from_its_audit_events(empty_url: str) -> None:
+    """Before 0005 the submitter was read from the proposal.submitted events; upgrading
+    copies it onto each proposal (the latest such event's actor), drafts keep none."""
+    cfg = migrations_config(empty_url)
+    command.upgrade(cfg, "0004")
+    db = Database(empty_url)
+    try:
+        at = datetime(2026, 1, 1, tzinfo=UTC).isoformat()
+        raw(db, "INSERT INTO rulesets (name, created_at, created_by) VALUES ('r', :t, 'x')", t=at)
+        r = scalar(db, "SELECT id FROM rulesets")
+        for status in ("'submitted'", "'draft'", "'rejected'"):
+            raw(db, _proposal_0004(status), r=r, t=at)
+        for seq, (actor, action, subject) in enumerate(
+            [
+                ("user:ann", "proposal.submitted", "proposal:3"),
+                ("user:sam", "proposal.submitted", "proposal:1"),
+                ("user:bob", "proposal.edited", "proposal:1"),
+                ("user:tom", "proposal.submitted", "proposal:10"),
+            ],
+            start=1,
+        ):
+            raw(db, _event(seq, actor, action, subject), t=at)
+        command.upgrade(cfg, "head")
+        with db.engine.connect() as conn:
+            found = conn.execute(text("SELECT id, submitted_by FROM proposals ORDER BY id"))
+            assert [tuple(row) for row in found] == [(1, "user:sam"), (2, None), (3, "user:ann")]
+        command.check(cfg)
+        command.downgrade(cfg, "0004")  # and back: the column goes, the rows stay
+        assert scalar(db, "SELECT count(*) FROM proposals") == 3
+    finally:
+        db.dispose()
+
+
+def _proposal_0004(status: str) -> str:
+    return (
+        "INSERT INTO proposals (ruleset_id, base_number, status, author, title, rationale, "
+        "operations, candidate, candidate_hash, citations, editors, created_at, updated_at) "
+        f"VALUES (:r, 1, {status}, 'baseline', 't', '', '[]', '{{}}', 'h', '[]', '[]', :t, :t)"
+    )
