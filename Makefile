@@ -57,7 +57,7 @@ bench: $(BIN)/.dev-installed  ## engine, import, HTTP, backtest benchmarks and t
 	$(PY) -m bench.history --out bench/results/history.json --postgres '$(BENCH_POSTGRES)'
 	$(PY) -m bench.http --out bench/results/http.json --postgres '$(BENCH_POSTGRES)'
 	$(PY) -m bench.backtest --out bench/results/backtest.json --postgres '$(BENCH_POSTGRES)' --sqlite --distinct
-	$(BIN)/rulebook proposer evaluate --csv data/hmda_boston.csv --rounds 5 --out bench/results/evaluation.json
+	$(BIN)/rulebook proposer evaluate --csv rules/store/demo/hmda_boston.csv --rounds 5 --out bench/results/evaluation.json
 
 clean:  ## remove the virtualenv and caches
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis build *.egg-info

@@ -3,12 +3,12 @@
     .venv/bin/python -m bench.backtest --out bench/results/backtest.json [--rows 1000000]
         [--postgres URL] [--sqlite] [--distinct] [--profile]
 
-The log is the demo's: the HMDA ruleset (examples/hmda.yaml) as version 1, and ``--rows`` decisions
-whose facts are rows drawn at random (seeded) from data/hmda_boston.csv, each decided by the engine
-and resolved with the lender's decision from the file's ``deny`` column, as ``rulebook history
-import`` records them, one second apart. They are bulk-loaded (PostgreSQL COPY through
-:mod:`rules.store.decisions.bulk`), untimed. The file has 2,380 rows, so facts repeat and the
-backtest's evaluation cache does most of the work; ``--distinct`` also measures a log whose fact
+The log is the demo's: the HMDA ruleset (rules/store/demo/hmda.yaml) as version 1, and ``--rows``
+decisions whose facts are rows drawn at random (seeded) from rules/store/demo/hmda_boston.csv, each
+decided by the engine and resolved with the lender's decision from the file's ``deny`` column, as
+``rulebook history import`` records them, one second apart. They are bulk-loaded (PostgreSQL COPY
+through :mod:`rules.store.decisions.bulk`), untimed. The file has 2,380 rows, so facts repeat and
+the backtest's evaluation cache does most of the work; ``--distinct`` also measures a log whose fact
 sets are all unique (``unemp``, which no rule reads, gets a tiny offset per row), where the cache
 never hits: the worst case, every decision evaluated twice.
 

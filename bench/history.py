@@ -2,14 +2,14 @@
 
     .venv/bin/python -m bench.history --out bench/results/history.json [--rows 100000]
 
-The file is the demo's: the HMDA ruleset (examples/hmda.yaml) and rows drawn at random (seeded)
-from data/hmda_boston.csv, each with a fresh case id. Each database gets a fresh, migrated
-store (a temporary SQLite file; a schema of its own on PostgreSQL, dropped afterwards), version 1
-of the ruleset, then the import, timed from the raw bytes to the commit: reading, typing and
-validating every cell, deciding every row with the engine, the idempotency lookup, the bulk
-INSERTs of decisions and resolutions, and the audit event. Then the same file is imported again
-(every row already present: the lookup and nothing else), and timed too. PostgreSQL is measured
-when ``--postgres URL`` or ``RULEBOOK_TEST_POSTGRES_URL`` gives one.
+The file is the demo's: the HMDA ruleset (rules/store/demo/hmda.yaml) and rows drawn at random
+(seeded) from rules/store/demo/hmda_boston.csv, each with a fresh case id. Each database gets a
+fresh, migrated store (a temporary SQLite file; a schema of its own on PostgreSQL, dropped
+afterwards), version 1 of the ruleset, then the import, timed from the raw bytes to the commit:
+reading, typing and validating every cell, deciding every row with the engine, the idempotency
+lookup, the bulk INSERTs of decisions and resolutions, and the audit event. Then the same file is
+imported again (every row already present: the lookup and nothing else), and timed too. PostgreSQL
+is measured when ``--postgres URL`` or ``RULEBOOK_TEST_POSTGRES_URL`` gives one.
 """
 
 from __future__ import annotations

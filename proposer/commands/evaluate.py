@@ -25,7 +25,7 @@ from rules.cli.service import database_error
 from rules.core.document import Document, load_document, parse_document
 from rules.core.engine import default_engine
 from rules.errors import RulebookError
-from rules.store import ROOT, Database, upgrade
+from rules.store import Database, upgrade
 from rules.store.demo import DEMO_CSV, DEMO_RULESET, DEMO_SPEC
 from rules.store.history.columns import plan_columns
 from rules.store.history.rows import prepare_rows, read_csv
@@ -50,9 +50,10 @@ SETTINGS: tuple[tuple[str, dict[str, Any]], ...] = (
 
 
 def _shown(path: Path) -> str:
-    """``path`` relative to the source checkout when it is inside it."""
-    resolved = path.resolve()
-    return str(resolved.relative_to(ROOT)) if resolved.is_relative_to(ROOT) else str(path)
+    """``path`` relative to the working directory when it is below it (as when run from a
+    checkout), else as given."""
+    resolved, here = path.resolve(), Path.cwd()
+    return str(resolved.relative_to(here)) if resolved.is_relative_to(here) else str(path)
 
 
 def _points(before: float, after: float) -> str:
@@ -119,7 +120,7 @@ def _run(data: bytes, file_name: str, rounds: int) -> Evaluation:
     "--csv",
     "csv_file",
     default=str(DEMO_CSV),
-    show_default="data/hmda_boston.csv",
+    show_default="the demo's hmda_boston.csv",
     metavar="FILE",
     help="Past cases with their real outcomes, in the demo's columns (case_id, deny, inputs).",
 )
@@ -280,7 +281,7 @@ def _change(cases: int, auto0: int, agree0: int, auto1: int, agree1: int) -> dic
     "--csv",
     "csv_file",
     default=str(DEMO_CSV),
-    show_default="data/hmda_boston.csv",
+    show_default="the demo's hmda_boston.csv",
     metavar="FILE",
     help="Past cases with their real outcomes, in the demo's columns.",
 )

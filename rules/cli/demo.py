@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import click
 
 from rules.cli.history import report_lines
 from rules.cli.service import Cli, service_command, show_url
-from rules.store import ROOT
 from rules.store.demo import DEMO_CSV, DEMO_RULESET, EXAMPLE_FACTS, DemoLoad, is_empty, load_demo
 
 __all__ = ["curl_example", "demo"]
@@ -27,9 +27,11 @@ def curl_example(url: str, ruleset: str, key: str) -> list[str]:
     ]
 
 
-def _relative(path: object) -> str:
-    text = str(path)
-    return text.removeprefix(str(ROOT) + "/")
+def _relative(path: Path) -> str:
+    """``path`` relative to the working directory when it is below it (a checkout), else as
+    it is (an installed package's file)."""
+    here = Path.cwd()
+    return str(path.relative_to(here)) if path.is_relative_to(here) else str(path)
 
 
 def _loaded_lines(cli: Cli, done: DemoLoad, url: str) -> list[str]:
@@ -82,9 +84,9 @@ def demo() -> None:
 def load(cli: Cli, if_empty: bool, url: str) -> None:
     """Load the HMDA ruleset, its history, users and an API key.
 
-    Creates the ruleset from examples/hmda.yaml, imports the 2,380 real applications of
-    data/hmda_boston.csv with the lender's decisions, and creates a user per role and an API
-    key, whose secrets are printed this once."""
+    Creates the ruleset from the demo's hmda.yaml, imports the 2,380 real applications of
+    its hmda_boston.csv with the lender's decisions, and creates a user per role and an API
+    key, whose secrets are printed this once (both files ship in rules/store/demo/)."""
     with cli.session() as session:
         if if_empty and not is_empty(session):
             cli.emit({"loaded": False, "database": show_url(cli.url)}, _skipped_lines(cli, url))

@@ -1,15 +1,16 @@
 """The system of record's store: the database handle, the tables and the services on them.
 
 - :mod:`~rules.store.database`: :class:`Database` (an engine and sessions for one URL), the
-  default URL and instance folder, and :func:`init_app`, which gives a Flask app its database
-  and services (Flask's ``init_app`` pattern);
+  default URL and the instance folder;
+- :mod:`~rules.store.extension`: ``init_app``, which gives a Flask app its database and the
+  services bound to it (Flask's ``init_app`` pattern), and the accessors views use;
 - :mod:`~rules.store.migrate`: Alembic's configuration and ``upgrade``;
 - :mod:`~rules.store.models`: every table, on one metadata;
 - :mod:`~rules.store.versions`: rulesets, immutable versions, activation;
 - :mod:`~rules.store.decisions`: the one decide-and-record service, resolutions, replay;
 - :mod:`~rules.store.decision_log`: the decision log streamed for readers of many decisions;
 - :mod:`~rules.store.accounts`: users and API keys; :mod:`~rules.store.settings`: operator
-  settings (the LLM kill switch);
+  settings (the LLM kill switch); :mod:`~rules.store.login_throttle`: failed sign-ins;
 - :mod:`~rules.store.history`: importing past decisions from CSV;
 - :mod:`~rules.store.demo`: the HMDA demo.
 
@@ -22,11 +23,10 @@ the audit package, which reads the tables, can import :mod:`rules.store.models` 
 
 from __future__ import annotations
 
-from rules.store.database import ROOT, Database, default_url, instance_path
+from rules.store.database import Database, default_url, instance_path
 from rules.store.migrate import migrations_config, upgrade
 
 __all__ = [
-    "ROOT",
     "Database",
     "default_url",
     "instance_path",

@@ -1,6 +1,10 @@
-"""Connecting to the database: URL resolution, engine options, sessions, migrations.
+"""The database handle: URL resolution, engine options, sessions.
 
-SQLite is the embedded default (a file in the instance folder); PostgreSQL is production.
+SQLite is the embedded default, a file in the instance folder; PostgreSQL is production. The
+instance folder (the embedded database and the generated secret key) is ``$RULEBOOK_HOME``
+when set, else ``$RULEBOOK_INSTANCE_PATH`` (the older name, still honoured), else
+``instance/`` in the working directory: always somewhere the user can write, never inside
+the installed package.
 """
 
 from __future__ import annotations
@@ -15,14 +19,16 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-__all__ = ["ROOT", "Database", "default_url", "instance_path"]
+__all__ = ["HOME_ENV", "INSTANCE_PATH_ENV", "Database", "default_url", "instance_path"]
 
-ROOT = Path(__file__).resolve().parents[2]
+HOME_ENV = "RULEBOOK_HOME"
+INSTANCE_PATH_ENV = "RULEBOOK_INSTANCE_PATH"  # the name before RULEBOOK_HOME
 
 
 def instance_path() -> Path:
     """Where the embedded database and the generated secret key live."""
-    return Path(os.environ.get("RULEBOOK_INSTANCE_PATH", ROOT / "instance")).resolve()
+    found = os.environ.get(HOME_ENV) or os.environ.get(INSTANCE_PATH_ENV)
+    return Path(found or Path.cwd() / "instance").resolve()
 
 
 def default_url() -> str:

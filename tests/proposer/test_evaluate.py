@@ -132,7 +132,7 @@ def test_no_protected_input_and_every_citation_verified(report: dict[str, Any]) 
 
 def test_reproduce_line_rounds_and_timing(report: dict[str, Any]) -> None:
     assert report["reproduce"].startswith(
-        "rulebook proposer evaluate --csv data/hmda_boston.csv --rounds 3 --out "
+        "rulebook proposer evaluate --csv rules/store/demo/hmda_boston.csv --rounds 3 --out "
     )
     assert report["history_rows"] == report["held_out_rows"] == 1190
     assert report["rounds"] == {"asked": 3, "accepted": len(report["accepted"])}

@@ -15,7 +15,6 @@ import csv
 import random
 from collections.abc import Sequence
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -31,8 +30,8 @@ from proposer.search import wider
 from rules.core.check import check_document
 from rules.core.document import Document, load_document, parse_document
 from rules.core.engine import Engine
+from rules.store.demo import DEMO_CSV, DEMO_RULESET
 
-ROOT = Path(__file__).resolve().parents[2]
 ENGINE = Engine()
 
 DOC = """
@@ -306,7 +305,7 @@ def typed(kind: str, raw: str) -> bool | int | float:
 
 def hmda_cases(doc: Document) -> list[Case]:
     """Every HMDA application decided by ``doc``, the lender's decision as its resolution."""
-    with (ROOT / "data" / "hmda_boston.csv").open(newline="") as f:
+    with DEMO_CSV.open(newline="") as f:
         rows = list(csv.DictReader(f))
     cases = []
     for row in rows:
@@ -342,7 +341,7 @@ def figures(doc: Document, cases: Sequence[Case]) -> tuple[float, float]:
 
 
 def test_hmda_candidates_automate_more_without_losing_agreement() -> None:
-    doc = load_document((ROOT / "examples" / "hmda.yaml").read_text())
+    doc = load_document(DEMO_RULESET.read_text())
     cases = hmda_cases(doc)
     history = [c for c in cases if c.decision_id % 2]
     held_out = [c for c in cases if not c.decision_id % 2]

@@ -26,10 +26,11 @@ from proposer import (
 from proposer.operations import MAX_OPERATIONS, rule_to_dict
 from rules.core.document import MAX_RULES, Document, Input, Rule, load_document, parse_document
 from rules.core.engine import evaluate
+from rules.store.demo import DEMO_RULESET
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 MORTGAGE = load_document((EXAMPLES / "mortgage.yaml").read_text())
-HMDA = load_document((EXAMPLES / "hmda.yaml").read_text())
+HMDA = load_document(DEMO_RULESET.read_text())
 BOTH = pytest.mark.parametrize("base", [MORTGAGE, HMDA], ids=["mortgage", "hmda"])
 
 APPROVE_LOW_HOUSING = {

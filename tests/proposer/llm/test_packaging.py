@@ -8,7 +8,7 @@ import subprocess
 import sys
 from importlib import metadata
 
-PINNED = "1.101.6"  # ../shared/notes/litellm.md: later ones need mcp/fastapi; 1.82.7-8 malicious
+PINNED = "1.101.6"  # docs/notes/litellm.md: later ones need mcp/fastapi; 1.82.7-8 malicious
 SERVICE = ["rules", "rules.api", "rules.cli", "proposer", "proposer.llm", "proposer.llm.agent"]
 
 

@@ -21,13 +21,13 @@ from rules.core.document import load_document
 from rules.errors import ConflictError, InvalidRequestError
 from rules.store import Database, decisions, versions
 from rules.store.decisions import bulk
+from rules.store.demo import DEMO_CSV, DEMO_RULESET
 from rules.store.history import ImportReport, ImportSpec, import_csv, importer
 from rules.store.history.columns import typed_cell
 from rules.store.models import AuditEvent, Decision, Resolution
 
-ROOT = Path(__file__).resolve().parents[3]
-HMDA = ROOT / "data" / "hmda_boston.csv"
-RULESET = ROOT / "examples" / "hmda.yaml"
+HMDA = DEMO_CSV
+RULESET = DEMO_RULESET
 NAME = "mortgage-approval"
 SPEC = ImportSpec(
     outcome_column="deny",

@@ -1,7 +1,8 @@
-"""The demo: the Boston HMDA walkthrough loaded into an empty database (``rulebook demo load``).
+"""Loading the demo: the Boston HMDA walkthrough in an empty database (``rulebook demo load``).
 
-It records ``examples/hmda.yaml`` as version 1 of its ruleset, imports the 2,380 real
-applications of ``data/hmda_boston.csv`` with the lender's decisions as their resolutions,
+It records ``hmda.yaml`` as version 1 of its ruleset, imports the 2,380 real applications of
+``hmda_boston.csv`` (both shipped in this package) with the lender's decisions as their
+resolutions,
 creates one user per role (username = role, random password) and one API key with every scope,
 all in the caller's transaction. Passwords and the key are returned once and stored only hashed.
 """
@@ -18,14 +19,15 @@ from sqlalchemy.orm import Session
 
 from rules.core.document import load_document
 from rules.errors import UnavailableError
-from rules.store import ROOT, accounts, versions
+from rules.store import accounts, versions
 from rules.store.history import ImportReport, ImportSpec, import_csv
 from rules.store.models import ROLES, SCOPES, ApiKey, Ruleset, User
 
 __all__ = ["DEMO_CSV", "DEMO_RULESET", "EXAMPLE_FACTS", "DemoLoad", "is_empty", "load_demo"]
 
-DEMO_RULESET = ROOT / "examples" / "hmda.yaml"
-DEMO_CSV = ROOT / "data" / "hmda_boston.csv"
+HERE = Path(__file__).resolve().parent
+DEMO_RULESET = HERE / "hmda.yaml"
+DEMO_CSV = HERE / "hmda_boston.csv"
 DEMO_SPEC = ImportSpec(
     outcome_column="deny",
     mapping={"yes": "decline", "no": "approve"},
