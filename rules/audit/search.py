@@ -13,17 +13,18 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Select, func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from rules.audit.chain import AuditRecord, record_of
 from rules.store import Database
 from rules.store.models import AuditEvent, AuditHead
+from rules.store.pages import newest_first
 
 __all__ = ["Filters", "Page", "actions", "count", "export_rows", "head", "page"]
 
 EXPORT_BATCH = 1000
-Q = TypeVar("Q", bound="Select[Any]")
+Q = TypeVar("Q", bound="Select[*tuple[Any, ...]]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,11 +57,6 @@ class Page:
     older: bool  # more matching events before the last shown
 
 
-def _exists(session: Session, filters: Filters, where: ColumnElement[bool]) -> bool:
-    query = filters.apply(select(AuditEvent.seq)).where(where).limit(1)
-    return session.scalar(query) is not None
-
-
 def page(
     session: Session,
     filters: Filters,
@@ -70,26 +66,9 @@ def page(
 ) -> Page:
     """Up to ``size`` matching events, newest first: the newest, those just older than seq
     ``before``, or those just newer than seq ``after``."""
-    query = filters.apply(select(AuditEvent))
-    if after is not None:
-        rows = list(
-            session.scalars(
-                query.where(AuditEvent.seq > after).order_by(AuditEvent.seq).limit(size)
-            )
-        )
-        rows.reverse()
-    else:
-        if before is not None:
-            query = query.where(AuditEvent.seq < before)
-        rows = list(session.scalars(query.order_by(AuditEvent.seq.desc()).limit(size)))
-    events = [record_of(r) for r in rows]
-    if not events:
-        return Page([], after is not None, before is not None)
-    return Page(
-        events,
-        _exists(session, filters, AuditEvent.seq > events[0].seq),
-        _exists(session, filters, AuditEvent.seq < events[-1].seq),
-    )
+    query = filters.apply(select(AuditEvent.seq, AuditEvent))
+    found = newest_first(session, query, AuditEvent.seq, size, before, after)
+    return Page([record_of(row[1]) for row in found.rows], found.newer, found.older)
 
 
 def actions(session: Session) -> list[str]:

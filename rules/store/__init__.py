@@ -12,7 +12,8 @@
 - :mod:`~rules.store.accounts`: users and API keys; :mod:`~rules.store.settings`: operator
   settings (the LLM kill switch); :mod:`~rules.store.login_throttle`: failed sign-ins;
 - :mod:`~rules.store.history`: importing past decisions from CSV;
-- :mod:`~rules.store.demo`: the HMDA demo.
+- :mod:`~rules.store.demo`: the HMDA demo, its data shipped in the package;
+- :mod:`~rules.store.pages`: keyset pages, newest first, for the searches people page through.
 
 Services take a SQLAlchemy session (or the :class:`Database`) and return frozen dataclasses;
 rows do not leave the package. The store may import :mod:`rules.core`, :mod:`rules.audit`

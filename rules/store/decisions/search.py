@@ -19,6 +19,7 @@ from rules.store.decisions.read import latest_resolutions
 from rules.store.decisions.records import ResolutionRecord
 from rules.store.decisions.resolutions import latest_is_override
 from rules.store.models import Decision, Resolution, Ruleset
+from rules.store.pages import newest_first
 
 __all__ = ["DecisionRow", "Filters", "Page", "search"]
 
@@ -83,14 +84,6 @@ def _base(filters: Filters, *columns: Any) -> Select[Any]:
     return query.where(*filters.conditions())
 
 
-def _exists(session: Session, filters: Filters, where: ColumnElement[bool]) -> bool:
-    return session.scalar(_base(filters, Decision.id).where(where).limit(1)) is not None
-
-
-def _pairs(session: Session, query: Select[Any]) -> list[tuple[Decision, str]]:
-    return [(row[0], str(row[1])) for row in session.execute(query)]
-
-
 def search(
     session: Session,
     filters: Filters,
@@ -100,15 +93,10 @@ def search(
 ) -> Page:
     """Up to ``size`` matching decisions, newest first: the newest, those just older than id
     ``before``, or those just newer than id ``after``."""
-    query = _base(filters, Decision, Ruleset.name)
-    if after is not None:
-        query = query.where(Decision.id > after).order_by(Decision.id).limit(size)
-        found = _pairs(session, query)[::-1]
-    else:
-        if before is not None:
-            query = query.where(Decision.id < before)
-        found = _pairs(session, query.order_by(Decision.id.desc()).limit(size))
-    latest = latest_resolutions(session, [r[0].id for r in found])
+    query = _base(filters, Decision.id, Decision, Ruleset.name)
+    page = newest_first(session, query, Decision.id, size, before, after)
+    found = [(row[1], str(row[2])) for row in page.rows]
+    latest = latest_resolutions(session, [d.id for d, _ in found])
     rows = tuple(
         DecisionRow(
             d.id,
@@ -124,10 +112,4 @@ def search(
         )
         for d, name in found
     )
-    if not rows:
-        return Page((), after is not None, before is not None)
-    return Page(
-        rows,
-        _exists(session, filters, Decision.id > rows[0].id),
-        _exists(session, filters, Decision.id < rows[-1].id),
-    )
+    return Page(rows, page.newer, page.older)
