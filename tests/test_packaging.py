@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -29,6 +30,7 @@ from rules.store.migrate import MIGRATIONS_PACKAGE
 ROOT = Path(__file__).resolve().parents[1]
 SOURCES = ("rules", "proposer", "review_app")
 STEP_TIMEOUT = 240  # seconds for one step (an install from pip's cache takes far less)
+NOT_SOURCE = (".git", ".venv", "build", "dist", "instance", "*.egg-info", "__pycache__", ".*_cache")
 
 
 def _listed() -> tuple[set[str], dict[str, str]]:
@@ -74,10 +76,11 @@ def _get(url: str) -> tuple[int, Any]:
 def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A fresh virtualenv with the built wheel installed; its ``bin`` folder."""
     where = tmp_path_factory.mktemp("wheel")
-    dist = where / "dist"
-    _run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(dist), str(ROOT)], ROOT
-    )
+    # Built from a copy of the tree, so that the build leaves nothing in the checkout.
+    source, dist = where / "source", where / "dist"
+    shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(*NOT_SOURCE))
+    wheel_build = [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(dist)]
+    _run([*wheel_build, str(source)], where)
     (wheel,) = dist.glob("rulebook-*.whl")
     venv = where / "venv"
     _run([sys.executable, "-m", "venv", str(venv)], where)
