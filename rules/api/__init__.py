@@ -14,7 +14,9 @@ with their frozen records::
   problem+json, in one place; :mod:`~rules.api.openapi`, :mod:`~rules.api.schemas`: the
   OpenAPI description; :mod:`~rules.api.metrics`: Prometheus metrics.
 
-This package uses Flask; the pure engine core never imports it.
+It may import Flask, :mod:`rules.store` (services, records and the app's handle),
+:mod:`rules.core` and :mod:`rules.errors`; nothing under ``rules`` imports it but the app
+factories that register it, and the core never does.
 """
 
 from __future__ import annotations

@@ -12,8 +12,10 @@ any error, with a message naming what was wrong.
   :mod:`~rules.cli.decisions`, :mod:`~rules.cli.history`, :mod:`~rules.cli.accounts`,
   :mod:`~rules.cli.audit`, :mod:`~rules.cli.demo`.
 
-Importing this package (``rulebook eval``, ``rulebook ruleset check``) loads the pure core and
-click only; the store-backed modules import SQLAlchemy when one of their verbs runs.
+It may import click, :mod:`rules.core`, :mod:`rules.store`, :mod:`rules.audit` and
+:mod:`rules.errors`. Importing this package (``rulebook eval``, ``rulebook ruleset check``)
+loads the pure core and click only; the store-backed modules import SQLAlchemy when one of
+their verbs runs.
 """
 
 from __future__ import annotations

@@ -3,7 +3,8 @@
 ``import_dmn`` turns one DMN 1.1-1.5 decision table into a ruleset document that decides
 identically, or raises :class:`~rules.errors.DmnError` naming what cannot be carried over;
 ``export_dmn`` writes a DMN 1.5 model; ``verify`` runs a TCK test file through import and the
-engine. FEEL unary tests are parsed by :mod:`rules.core.dmn.feel`.
+engine. FEEL unary tests are parsed by :mod:`rules.core.dmn.feel`. Part of the pure core: it
+imports :mod:`rules.core`, :mod:`rules.errors`, defusedxml and the standard library only.
 """
 
 from __future__ import annotations
