@@ -90,11 +90,11 @@ class Client:
                     call.method, call.path, content=call.content, headers=call.headers
                 )
             except httpx.TransportError as exc:
-                wait = attempts.failed(exc)
-            else:
-                wait = attempts.answered(response)
-                if wait is None:
-                    return call.answer(response)
+                time.sleep(attempts.failed(exc))
+                continue
+            wait = attempts.answered(response)
+            if wait is None:
+                return call.answer(response)
             time.sleep(wait)
 
     def decide(
@@ -182,11 +182,11 @@ class AsyncClient:
                     call.method, call.path, content=call.content, headers=call.headers
                 )
             except httpx.TransportError as exc:
-                wait = attempts.failed(exc)
-            else:
-                wait = attempts.answered(response)
-                if wait is None:
-                    return call.answer(response)
+                await asyncio.sleep(attempts.failed(exc))
+                continue
+            wait = attempts.answered(response)
+            if wait is None:
+                return call.answer(response)
             await asyncio.sleep(wait)
 
     async def decide(

@@ -12,7 +12,7 @@
     └── ServerError               any other 5xx
 
 Another status (405, 429, ...) is a plain :class:`RulebookError`. The server answers errors as
-``application/problem+json`` (RFC 9457); ``errors`` keeps its list of :class:`FieldError`.
+``application/problem+json`` (RFC 9457); ``errors`` keeps its list of :class:`FieldProblem`.
 An answer that is not a problem (say an HTML page from a proxy) keeps its text as ``detail``.
 """
 
@@ -26,7 +26,7 @@ from time import time
 
 import httpx
 
-from rulebook_client._models import FieldError, parse_field_error
+from rulebook_client._models import FieldProblem, parse_field_problem
 
 __all__ = [
     "AuthenticationError",
@@ -56,7 +56,7 @@ class RulebookError(Exception):
         status: int | None = None,
         problem_type: str = "about:blank",
         title: str = "",
-        errors: Iterable[FieldError] = (),
+        errors: Iterable[FieldProblem] = (),
         retry_after: float | None = None,
     ) -> None:
         super().__init__(detail)
@@ -163,7 +163,7 @@ def error_for(response: httpx.Response) -> RulebookError:
         status=status,
         problem_type=str(body.get("type", "about:blank")),
         title=str(body.get("title") or _phrase(status)),
-        errors=[parse_field_error(e) for e in errors if isinstance(e, dict)]
+        errors=[parse_field_problem(e) for e in errors if isinstance(e, dict)]
         if isinstance(errors, list)
         else (),
         retry_after=retry_after(response),

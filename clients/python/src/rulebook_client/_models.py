@@ -15,14 +15,14 @@ __all__ = [
     "BatchItem",
     "Decision",
     "DecisionDetail",
-    "FieldError",
+    "FieldProblem",
     "Replay",
     "Resolution",
     "Ruleset",
     "Version",
     "parse_decision",
     "parse_decision_detail",
-    "parse_field_error",
+    "parse_field_problem",
     "parse_replay",
     "parse_resolution",
     "parse_ruleset",
@@ -31,7 +31,7 @@ __all__ = [
 
 
 @dataclass(frozen=True)
-class FieldError:
+class FieldProblem:
     """One thing wrong with a request: where (``facts.insurence``), what, and the likely fix."""
 
     field: str
@@ -138,8 +138,8 @@ def _time(value: Any) -> datetime:
     return datetime.fromisoformat(value)
 
 
-def parse_field_error(data: Mapping[str, Any]) -> FieldError:
-    return FieldError(
+def parse_field_problem(data: Mapping[str, Any]) -> FieldProblem:
+    return FieldProblem(
         field=str(data.get("field", "")),
         message=str(data.get("message", "")),
         code=data.get("code"),

@@ -103,4 +103,3 @@ class Attempts:
             raise TransportError(f"{self.what}: no answer{tries}: {exc!r}") from exc
         log.info("%s: %r, retry %d in %.2f s", self.what, exc, self.made, wait)
         return wait
-
