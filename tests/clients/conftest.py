@@ -1,5 +1,6 @@
-"""A live ``rulebook serve`` per test module, on SQLite and (when configured) PostgreSQL, set up
-through the ``rulebook`` command as an operator would: the mortgage ruleset and two API keys.
+"""A live ``rulebook serve`` per test session (and xdist worker), on SQLite and (when configured)
+PostgreSQL, set up through the ``rulebook`` command as an operator would: the mortgage ruleset
+and two API keys. Tests share it, so each uses request_ids of its own.
 
 ``connect`` opens a :class:`rulebook_client.Client` or, for the ``async`` run of the same
 test, an :class:`rulebook_client.AsyncClient` driven to completion on one event loop: one test
@@ -75,7 +76,7 @@ def _start(db_url: str, home: Path) -> Iterator[Live]:
 
 
 @pytest.fixture(
-    scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+    scope="session", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 )
 def live(
     request: pytest.FixtureRequest,
