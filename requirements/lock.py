@@ -24,7 +24,6 @@ import hashlib
 import json
 import subprocess
 import sys
-import tempfile
 import tomllib
 from pathlib import Path
 
@@ -51,12 +50,14 @@ def inputs_digest(arrays: dict[str, list[str]]) -> str:
     return hashlib.sha256(json.dumps(arrays, sort_keys=True).encode("utf-8")).hexdigest()
 
 
-def _compile(out: Path, sources: list[str], *options: str, python: str = PYTHON) -> None:
+def _compile(
+    out: Path, sources: list[str], *options: str, python: str = PYTHON, stdin: str | None = None
+) -> None:
     uv = Path(sys.executable).with_name("uv")
     command = [str(uv), "pip", "compile", *sources, "--output-file", str(out)]
     command += ["--generate-hashes", "--python-version", python, "--python-platform", PLATFORM]
     command += ["--custom-compile-command", "make lock", "--quiet", *options]
-    subprocess.run(command, cwd=ROOT, check=True)
+    subprocess.run(command, cwd=ROOT, input=stdin, text=True, check=True)
 
 
 def _stamp(out: Path, digest: str) -> None:
@@ -71,10 +72,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--upgrade", action="store_true", help="take the newest versions allowed")
     upgrade = ["--upgrade"] if parser.parse_args(argv).upgrade else []
     arrays = inputs()
-    with tempfile.TemporaryDirectory() as tmp:
-        build_in = Path(tmp) / "build.in"
-        build_in.write_text("\n".join(arrays["build-system"]) + "\n", encoding="utf-8")
-        _compile(HERE / "build.txt", [str(build_in)], *upgrade)
+    build = "\n".join(arrays["build-system"]) + "\n"
+    _compile(HERE / "build.txt", ["-"], *upgrade, stdin=build)
     _compile(HERE / "dev-lock.txt", ["pyproject.toml"], "--extra", "dev", *upgrade)
     _compile(HERE / "lock.txt", ["pyproject.toml"], "--constraint", str(HERE / "dev-lock.txt"))
     _compile(HERE / "client-py39.txt", [str(CLIENT)], *upgrade, python="3.9")

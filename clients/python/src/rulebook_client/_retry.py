@@ -60,14 +60,19 @@ class Retry:
         if self.backoff < 0 or self.max_wait < 0:
             raise ValueError("backoff and max_wait must not be negative")
 
-    def wait(self, retry: int, after: float | None = None) -> float | None:
-        """Seconds to wait before retry number ``retry`` (1 for the first), honouring a
-        ``Retry-After`` of ``after`` seconds; None when that is more than ``max_wait``."""
-        if after is not None and after > self.max_wait:
-            return None
+    def backoff_wait(self, retry: int) -> float:
+        """Seconds to wait before retry number ``retry`` (1 for the first), with jitter."""
         ceiling = min(self.max_wait, self.backoff * 2 ** (retry - 1))
-        drawn = random.uniform(ceiling / 2, ceiling)
-        return max(drawn, after) if after is not None else drawn
+        return random.uniform(ceiling / 2, ceiling)
+
+    def wait(self, retry: int, after: float | None = None) -> float | None:
+        """The backoff wait, or longer if a ``Retry-After`` of ``after`` seconds asks for it;
+        None when that is more than ``max_wait``."""
+        if after is None:
+            return self.backoff_wait(retry)
+        if after > self.max_wait:
+            return None
+        return max(self.backoff_wait(retry), after)
 
 
 class Attempts:
@@ -97,9 +102,9 @@ class Attempts:
         when the call may not be retried or has no attempts left."""
         self.made += 1
         allowed = RETRYABLE if self.safety is Safety.IDEMPOTENT else UNSENT
-        wait = self.policy.wait(self.made)
-        if not isinstance(exc, allowed) or self.made >= self.policy.attempts or wait is None:
+        if not isinstance(exc, allowed) or self.made >= self.policy.attempts:
             tries = f" after {self.made} attempts" if self.made > 1 else ""
             raise TransportError(f"{self.what}: no answer{tries}: {exc!r}") from exc
+        wait = self.policy.backoff_wait(self.made)
         log.info("%s: %r, retry %d in %.2f s", self.what, exc, self.made, wait)
         return wait
