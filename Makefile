@@ -7,7 +7,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
 .DEFAULT_GOAL := help
-.PHONY: help run test check bench fmt clean
+.PHONY: help run test check bench fmt lock clean
 
 help:  ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) \
@@ -15,14 +15,22 @@ help:  ## list the targets
 	  | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
 	@echo "  HOST and PORT change the address, e.g. make run PORT=8080"
 
-$(BIN)/.installed: pyproject.toml
+# Everything installs from the hashed locks in requirements/ (make lock refreshes them): the build
+# backend first; then the lock, with sdists (durable-rules) built from that backend rather than
+# in pip's build isolation, which would fetch one unhashed; then the project without deps.
+INSTALL := $(PY) -m pip install --quiet --disable-pip-version-check --no-build-isolation
+LOCKED  := $(INSTALL) --require-hashes
+
+$(BIN)/.installed: pyproject.toml requirements/build.txt requirements/lock.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check --require-hashes --no-deps -r requirements/litellm.txt
-	$(PY) -m pip install --quiet --disable-pip-version-check -e .
+	$(LOCKED) -r requirements/build.txt
+	$(LOCKED) -r requirements/lock.txt
+	$(INSTALL) --no-deps -e .
 	touch $@
 
-$(BIN)/.dev-installed: $(BIN)/.installed pyproject.toml
-	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+$(BIN)/.dev-installed: $(BIN)/.installed requirements/dev-lock.txt clients/python/pyproject.toml
+	$(LOCKED) -r requirements/dev-lock.txt
+	$(INSTALL) --no-deps -e clients/python
 	touch $@
 
 run: $(BIN)/.installed  ## install, migrate, load the HMDA demo once, serve http://$(HOST):$(PORT)
@@ -48,6 +56,9 @@ check: $(BIN)/.dev-installed /usr/bin/chromium  ## format check, lint, types, te
 fmt: $(BIN)/.dev-installed  ## format and autofix
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
+
+lock: $(BIN)/.dev-installed  ## re-lock requirements/*.txt from pyproject.toml (PyPI; UPGRADE=1: newest)
+	$(PY) requirements/lock.py $(if $(UPGRADE),--upgrade)
 
 # The import and HTTP benchmarks use this PostgreSQL (a schema of their own, dropped after).
 BENCH_POSTGRES ?= $(or $(RULEBOOK_TEST_POSTGRES_URL),postgresql+psycopg://postgres@127.0.0.1:5432/test)

@@ -85,9 +85,12 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     venv = where / "venv"
     _run([sys.executable, "-m", "venv", str(venv)], where)
     pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "-q"]
-    litellm = ROOT / "requirements" / "litellm.txt"
-    _run([*pip, "--require-hashes", "--no-deps", "-r", str(litellm)], where)
-    _run([*pip, str(wheel)], where)
+    # The locked, hashed tree (as make run and the container install it), then the wheel.
+    requirements = ROOT / "requirements"
+    _run([*pip, "--require-hashes", "-r", str(requirements / "build.txt")], where)
+    locked = ["--require-hashes", "--no-build-isolation", "-r", str(requirements / "lock.txt")]
+    _run([*pip, *locked], where)
+    _run([*pip, "--no-deps", str(wheel)], where)
     return venv / "bin"
 
 

@@ -4,16 +4,11 @@ the workers, and a clean stop on SIGTERM. The server runs in a subprocess on a f
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
-import sys
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -23,58 +18,15 @@ from click.testing import CliRunner
 
 from review_app.commands import default_workers, gunicorn_options
 from rules.cli import main
+from tests.serving import get, serving
 
-RULEBOOK = Path(sys.executable).with_name("rulebook")
 REQUESTS = 30
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _get(port: int, path: str) -> tuple[int, bytes]:
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5) as response:
-            return response.status, response.read()
-    except urllib.error.HTTPError as exc:
-        return exc.code, exc.read()
-
-
-def _wait_until_up(proc: subprocess.Popen[str], port: int) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            pytest.fail(f"rulebook serve exited with {proc.returncode}: {proc.communicate()[1]}")
-        try:
-            if _get(port, "/healthz")[0] == 200:
-                return
-        except OSError:
-            time.sleep(0.1)
-    pytest.fail("rulebook serve did not answer /healthz within 60 s")
 
 
 @pytest.fixture
 def server(db_url: str, tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], int]]:
-    port = _free_port()
-    env = {"PATH": "/usr/bin:/bin", "RULEBOOK_INSTANCE_PATH": str(tmp_path / "instance")}
-    args = [str(RULEBOOK), "serve", "--port", str(port), "--workers", "2", "--no-access-log"]
-    proc = subprocess.Popen(
-        [*args, "--database-url", db_url],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    )
-    try:
-        _wait_until_up(proc, port)
-        yield proc, port
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)  # the master and its workers
-            proc.communicate()
+    with serving(db_url, tmp_path) as running:
+        yield running
 
 
 def _workers(pid: int, expected: int) -> list[int]:
@@ -100,13 +52,13 @@ def test_serves_with_several_workers_and_stops_on_sigterm(
 ) -> None:
     proc, port = server
     assert len(_workers(proc.pid, 2)) == 2
-    status, body = _get(port, "/readyz")
+    status, body = get(port, "/readyz")
     assert status == 200, body  # serve migrated the database first
     assert json.loads(body)["status"] == "ready"
     for _ in range(REQUESTS - 1):
-        assert _get(port, "/healthz")[0] == 200
+        assert get(port, "/healthz")[0] == 200
     # every worker writes its counts to the shared folder: /metrics adds them all up
-    status, body = _get(port, "/metrics")
+    status, body = get(port, "/metrics")
     assert status == 200
     assert _responses_ok(body.decode()) == REQUESTS + 1  # with the first /healthz
 

@@ -1,0 +1,76 @@
+"""A live ``rulebook serve`` for tests: a real gunicorn master and workers in a subprocess, on
+a free port of 127.0.0.1, killed with its workers at the end."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+RULEBOOK = Path(sys.executable).with_name("rulebook")
+START_SECONDS = 60
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def get(port: int, path: str) -> tuple[int, bytes]:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read()
+
+
+def wait_until_up(proc: subprocess.Popen[str], port: int) -> None:
+    deadline = time.monotonic() + START_SECONDS
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            pytest.fail(f"rulebook serve exited with {proc.returncode}: {proc.communicate()[1]}")
+        try:
+            if get(port, "/healthz")[0] == 200:
+                return
+        except OSError:
+            time.sleep(0.1)
+    pytest.fail(f"rulebook serve did not answer /healthz within {START_SECONDS} s")
+
+
+@contextmanager
+def serving(
+    db_url: str, home: Path, workers: int = 2
+) -> Iterator[tuple[subprocess.Popen[str], int]]:
+    """``rulebook serve`` on ``db_url`` (it migrates first), its instance folder and working
+    directory in ``home``; yields the process and its port once ``/healthz`` answers."""
+    port = free_port()
+    home.mkdir(parents=True, exist_ok=True)
+    env = {"PATH": "/usr/bin:/bin", "RULEBOOK_INSTANCE_PATH": str(home / "instance")}
+    args = [str(RULEBOOK), "serve", "--port", str(port), "--workers", str(workers)]
+    proc = subprocess.Popen(
+        [*args, "--no-access-log", "--database-url", db_url],
+        cwd=home,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        wait_until_up(proc, port)
+        yield proc, port
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)  # the master and its workers
+            proc.communicate()
