@@ -133,7 +133,8 @@ def _estimate(
     else:
         center, variance = figure(in_sample) - statistics.fmean(optimism), spread / len(optimism)
     half = Z * math.sqrt(variance + 2 * se * se)
-    return Estimate(center, center - half, center + half)
+    # Rounded as stored and shown, so the title, the evidence and the ceiling agree.
+    return Estimate(round(center, 2), round(center - half, 2), round(center + half, 2))
 
 
 def forecast(

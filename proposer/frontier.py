@@ -200,6 +200,12 @@ class Offer:
         return canonical_json([op.to_dict() for op in self.layout.operations()])
 
 
+def _in_order(layout: Layout, rules: Sequence[Candidate]) -> tuple[Candidate, ...]:
+    """The candidates in the order their rules have in the layout (the operations' order)."""
+    at = {id(e): i for i, e in enumerate(layout.entries)}
+    return tuple(sorted(rules, key=lambda c: at[id(c.rule)]))
+
+
 def _recipes(learned: Mapping[tuple[Scalar, int], Learned]) -> list[Recipe]:
     out: list[Recipe] = []
     for (target, step), found in learned.items():
@@ -228,6 +234,7 @@ def offers(
     seen: set[bytes] = set()
     for recipe in _recipes(learned):
         layout, rules = learned[recipe.target, recipe.step].layout(recipe)
+        rules = _in_order(layout, rules)
         effect = effects.of(layout)
         offer = Offer(recipe, layout, rules, effect.tally.trade(), effect.changed, effect.fixed)
         if offer.operations_key in seen or (keep is not None and not keep(offer)):

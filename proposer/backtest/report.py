@@ -40,7 +40,16 @@ from typing import Any
 
 from proposer.backtest.window import Window
 
-__all__ = ["MAX_CELLS", "NO_RESULT", "OTHER", "Backtest", "ChangedDecision", "label", "rate"]
+__all__ = [
+    "MAX_CELLS",
+    "NO_RESULT",
+    "OTHER",
+    "Backtest",
+    "ChangedDecision",
+    "label",
+    "rate",
+    "trade_points",
+]
 
 MAX_CELLS = 1000
 NO_RESULT = "(no result)"
@@ -51,6 +60,19 @@ Matrix = dict[str, dict[str, dict[str, int]]]
 
 def label(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value, sort_keys=True)
+
+
+def trade_points(report: Mapping[str, Any] | None) -> tuple[float, float] | None:
+    """(automation, agreement of automated decisions) gained, in points, from a backtest
+    report's ``to_dict()`` form; None for a report without them (stored before they were)."""
+    automated = (report or {}).get("automated")
+    cases = (report or {}).get("cases")
+    if not isinstance(automated, Mapping) or not cases:
+        return None
+    automation = 100 * (automated["after"] - automated["before"]) / cases
+    before = automated["agreement_before_rate"]
+    after = automated["agreement_after_rate"]
+    return automation, 100 * (after - before)
 
 
 def rate(part: int, whole: int, empty: float | None = None) -> float | None:
