@@ -57,6 +57,7 @@ __all__ = [
     "INDUCTION_SETTINGS",
     "MAX_LIMIT",
     "Frontier",
+    "forecast_for",
     "ladder_for",
     "propose_baseline",
     "read_frontier",
@@ -129,12 +130,14 @@ def read_frontier(
     window: Window | None = None,
     induction: Mapping[str, Any] | None = None,
     max_loss: float | None = None,
+    base: int | None = None,
 ) -> Frontier:
-    """The frontier of ruleset ``name``'s latest version on the window (writes nothing):
-    the offers a run would draft, best first (:mod:`proposer.choice`)."""
+    """The frontier of version ``base`` (default: the latest) of ruleset ``name`` on the
+    window (writes nothing): the offers a run would draft, best first
+    (:mod:`proposer.choice`)."""
     window = window or Window()
     ceiling = max_loss_from_env() if max_loss is None else float(max_loss)
-    base = get_ruleset(session, name).latest_number
+    base = get_ruleset(session, name).latest_number if base is None else base
     doc = get_version(session, name, base).document
     sample = read_sample(session, name, doc, window, blocks=BLOCKS)
     ladder = ladder_for(induction)
@@ -179,6 +182,19 @@ def _draft(session: Session, frontier: Frontier, offer: Offer, thresholds: Any) 
         )
     except InvalidProposalError:
         return None
+
+
+def forecast_for(frontier: Frontier, candidate_hash: str) -> dict[str, Any] | None:
+    """The forecast of the frontier's offer whose candidate document has this hash, if one
+    has: the estimate of exactly that change, as its evidence stores it."""
+    for offer in frontier.chosen:
+        try:
+            found = apply(frontier.doc, offer.layout.operations())
+        except OperationError:
+            continue
+        if found.hash == candidate_hash:
+            return forecast_evidence(offer, frontier.ladder, frontier.max_loss)
+    return None
 
 
 def _sensitive(doc: Document, found: Draft) -> bool:

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import select
 
 from proposer.backtest import Window, backtest
+from proposer.baseline import forecast_for
 from proposer.candidate import apply
 from proposer.citations import check_citations
 from proposer.errors import ProposerError
@@ -122,6 +123,8 @@ def submit_proposal(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
         raise Denied(problem.message, [problem], kind="limit")
     _, candidate = _change(ctx, args)
     verdicts = _citation_check(ctx, candidate, list(args["citations"]))
+    # The system's estimate, when the change is exactly one the frontier offered this run.
+    forecast = forecast_for(ctx.frontier, candidate.hash) if ctx.frontier is not None else None
     try:
         with ctx.session.begin_nested():
             record = create_proposal(
@@ -135,6 +138,7 @@ def submit_proposal(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
                 title=args.get("title"),
                 base=ctx.base,
                 run=ctx.run_ref(),
+                forecast=forecast,
             )
     except (ProposerError, RulesError) as exc:
         raise Denied(str(exc).splitlines()[0], exc.problems) from exc
@@ -147,5 +151,6 @@ def submit_proposal(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
         "impact": record.impact,
         "citations": verdicts,
         "backtest": {k: report.get(k) for k in ("cases", "changed", "agreement", "exceptions")},
+        "forecast": None if forecast is None else "attached: the frontier's estimate",
         "proposals_left": ctx.proposal_limit - len(ctx.proposals),
     }
