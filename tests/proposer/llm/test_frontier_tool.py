@@ -209,4 +209,3 @@ def test_a_bad_target_is_a_logged_denial_naming_the_field(db: Database, ruleset:
         "arguments.max_offers",
     )
     assert result.status == "no_proposal"
-
