@@ -316,7 +316,7 @@ def test_a_repair_carves_the_cases_a_band_gets_wrong_out_of_it() -> None:
     band = next(o for o in found if o.recipe == replace(offer.recipe, repair=0))
     entries = [e for e in offer.layout.entries if not isinstance(e, int)]
     assert [e.then_dict["outcome"] for e in entries] == ["decline", "approve"]
-    assert [c.conditions for c in offer.rules][0] == ("branch = X",)
+    assert next(c.conditions for c in offer.rules) == ("branch = X",)
     assert _rates(offer.in_sample)[1] > _rates(band.in_sample)[1]
     assert offer.in_sample.automated[1] == band.in_sample.automated[1]
     # the engine agrees: branch X is declined, the rest of the band approved

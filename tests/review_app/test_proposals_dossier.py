@@ -181,7 +181,8 @@ def test_an_llm_proposal_shows_its_run_record(app: Flask, login: Callable[..., B
     forecast = text_of(section(html, "forecast"))
     assert "No out-of-sample estimate" in forecast
     assert "no decisions were held out from it" in forecast
-    assert made.evidence is not None and made.evidence["forecast"] is None
+    assert made.evidence is not None
+    assert made.evidence["forecast"] is None
 
 
 def test_the_rationale_is_plain_text(app: Flask, login: Callable[..., Browser]) -> None:
