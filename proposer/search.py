@@ -64,19 +64,12 @@ class Weights:
         if len(planes) == 1:
             (p0,) = planes
             return lambda bits: bits.bit_count() + (bits & p0).bit_count()
-        if len(planes) == 2:
-            p0, p1 = planes
-            return lambda bits: (
-                bits.bit_count() + (bits & p0).bit_count() + ((bits & p1).bit_count() << 1)
-            )
-
-        def count(bits: int) -> int:
-            total = bits.bit_count()
-            for k, plane in enumerate(planes):
-                total += (bits & plane).bit_count() << k
-            return total
-
-        return count
+        # The sum written out, one term per plane: on the learner's hot path a loop's own
+        # overhead costs as much as the popcounts. The text is built from plane indexes only.
+        terms = " + ".join(f"((b & p{k}).bit_count() << {k})" for k in range(len(planes)))
+        names = {f"p{k}": plane for k, plane in enumerate(planes)}
+        found: Callable[[int], int] = eval(f"lambda b: b.bit_count() + {terms}", names)  # noqa: S307
+        return found
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,6 +125,7 @@ class Learner:
     weights: Weights = Weights(())
     lookup: dict[Test, int] | None = None  # every test's and seed test's bits
     _count: Callable[[int], int] = int.bit_count
+    lightest: int = 1  # the smallest weight of a group
 
     @classmethod
     def of(
@@ -183,12 +177,21 @@ class Learner:
             weights=weights,
             lookup={**dict(tests), **_seed_bits(seeds)},
             _count=weights.counter(),
+            lightest=min(weights.values, default=1),
         )
 
     @property
     def count(self) -> Callable[[int], int]:
         """The number of cases in a set of groups."""
         return self._count
+
+    def supported(self, bits: int) -> bool:
+        """Whether the fixable cases in ``bits`` reach ``min_support`` (groups counted at
+        their lightest first: exact, and mostly without weighing them)."""
+        groups = bits.bit_count()
+        return groups * self.lightest >= self.min_support or (
+            groups > 0 and self.count(bits) >= self.min_support
+        )
 
     def _bits(self, test: Test, seeds: Sequence[Seed]) -> int:
         if self.lookup is not None and test in self.lookup:
@@ -220,7 +223,7 @@ class Learner:
         fixable = held & self.fixable
         if held & self.blocked:
             return None
-        if self.count(fixable) < self.min_support:
+        if not self.supported(fixable):
             return None
         found: tuple[int, int, int, float] | None = None  # position, fixes, harms, score
         for p in range(floor, len(self.first_is)):
@@ -280,7 +283,7 @@ class Learner:
         """The best valid conjunction of up to ``max_conditions`` tests, pruned and rounded."""
         # A test holding for too few fixable cases is in no valid conjunction: skip it.
         fixable = alive & self.fixable
-        viable = [(t, b) for t, b in self.tests if self.count(b & fixable) >= self.min_support]
+        viable = [(t, b) for t, b in self.tests if self.supported(b & fixable)]
         level: list[tuple[tuple[Test, ...], int]] = [((t,), b) for t, b in viable]
         best: Rated | None = None
         for depth in range(1, self.max_conditions + 1):
@@ -349,7 +352,7 @@ class Learner:
             for test, bits in tests:
                 if test.input in used:
                     continue
-                if self.count(r.bits & bits & fixable) < self.min_support:
+                if not self.supported(r.bits & bits & fixable):
                     continue  # rated None: too few fixable cases
                 joined = tuple(sorted((*r.tests, test), key=_key))
                 if joined not in seen:
