@@ -50,8 +50,8 @@ from proposer.choice import choose, loses_at_most  # noqa: E402
 from proposer.forecast import BLOCKS  # noqa: E402
 from proposer.frontier import offers, targets_of  # noqa: E402
 from proposer.sample import read_sample  # noqa: E402
-from proposer.search import Weights  # noqa: E402
 from proposer.settings import DEFAULT_MAX_AGREEMENT_LOSS  # noqa: E402
+from proposer.weights import Weights  # noqa: E402
 from rules.demo import DEMO_RULESET  # noqa: E402
 from rules.document import load_document  # noqa: E402
 from rules.store import Database  # noqa: E402

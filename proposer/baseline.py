@@ -45,9 +45,9 @@ from proposer.proposals import open_duplicate, record_draft
 from proposer.rationale import forecast_evidence, rationale
 from proposer.records import ProposalRecord
 from proposer.sample import Sample, read_sample
-from proposer.search import Weights
 from proposer.settings import check_max_loss
 from proposer.settings import max_loss as max_loss_from_env
+from proposer.weights import Weights
 from rules.document import Document
 from rules.errors import Problem
 from rules.versions import get_ruleset, get_version

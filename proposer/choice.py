@@ -35,8 +35,8 @@ from dataclasses import replace
 from fractions import Fraction
 
 from proposer.frontier import Offer
-from proposer.search import Weights
 from proposer.trade import Trade
+from proposer.weights import Weights
 from rules.document import Scalar
 
 __all__ = ["JACCARD", "choose", "display_order", "loses_at_most", "title", "trade_text"]

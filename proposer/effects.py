@@ -19,8 +19,8 @@ from proposer.cases import review_output
 from proposer.conditions import Test, column_masks
 from proposer.layout import Layout, decide
 from proposer.sample import Part
-from proposer.search import Weights
 from proposer.trade import Tally
+from proposer.weights import Weights
 from rules.document import Rule, Scalar
 
 __all__ = ["Effect", "Effects", "members"]

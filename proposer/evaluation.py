@@ -83,6 +83,7 @@ class FrontierRow:
     proposal_id: int
     title: str
     role: str | None
+    recipe: Mapping[str, Any] | None
     operations: tuple[dict[str, Any], ...]
     rules: tuple[str, ...]
     impact: str | None
@@ -110,6 +111,7 @@ class FrontierRow:
             proposal_id=record.id,
             title=record.title,
             role=(record.run or {}).get("role"),
+            recipe=(record.run or {}).get("recipe"),
             operations=tuple(op.to_dict() for op in record.operations),
             rules=_rules(record),
             impact=record.impact,
@@ -136,6 +138,7 @@ class FrontierRow:
             "proposal_id": self.proposal_id,
             "title": self.title,
             "role": self.role,
+            "recipe": None if self.recipe is None else dict(self.recipe),
             "operations": list(self.operations),
             "rules": list(self.rules),
             "impact": self.impact,

@@ -66,7 +66,8 @@ from proposer.cases import Case, review_output
 from proposer.conditions import Test, candidate_tests, rule_tests, test_bits
 from proposer.errors import InductionError
 from proposer.sample import Group, Part, sample_of
-from proposer.search import Learner, Rated, Seed, Weights
+from proposer.search import Learner, Rated, Seed
+from proposer.weights import Weights
 from rules.document import AllOf, Document, Rule, Scalar, condition_to_dict
 from rules.engine import Engine, default_engine
 from rules.errors import Problem, suggest

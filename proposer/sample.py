@@ -34,20 +34,19 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any, Protocol
 
 from sqlalchemy.orm import Session
 
 from proposer.backtest.window import Window
+from proposer.binning import Binner
 from proposer.cases import engine_value, review_output
-from proposer.conditions import MAX_CATEGORIES, round2, usable_inputs
-from rules.document import Between, Document, Input, Scalar
+from proposer.conditions import MAX_CATEGORIES, round2
+from rules.document import Document, Input, Scalar
 from rules.engine import CompiledRuleset
 from rules.errors import FactsError
 from rules.log import count_cases, stream_cases
 from rules.result import Result
-from rules.validate import leaves
 
 __all__ = [
     "ID_SAMPLE",
@@ -171,44 +170,6 @@ _Decided = tuple[
 ]  # valid facts, first, automated, current
 
 
-class _Binner:
-    """Binned values of the usable inputs (see the module)."""
-
-    def __init__(self, doc: Document) -> None:
-        self.inputs: list[Input] = [spec for _, spec in usable_inputs(doc)]
-        self.points: dict[str, list[float]] = {}
-        for rule in doc.rules:
-            for leaf, _ in leaves(rule.when, ""):
-                values = leaf.value if isinstance(leaf.value, list | tuple) else [leaf.value]
-                if isinstance(leaf.value, Between):
-                    values = [leaf.value.low, leaf.value.high]
-                for v in values:
-                    if isinstance(v, int | float) and not isinstance(v, bool):
-                        self.points.setdefault(leaf.input, []).append(float(v))
-        for name in self.points:
-            self.points[name] = sorted(set(self.points[name]))
-
-    def number(self, name: str, value: int | float) -> int | float:
-        """``value``, or the midpoint of its interval between cut points (see the module)."""
-        points = self.points.get(name, ())
-        if value == 0 or value in points:
-            return value
-        magnitude = abs(Decimal(repr(value)))
-        step = Decimal(1).scaleb(magnitude.adjusted() - 1)
-        k = int(magnitude / step)
-        if k * step == magnitude:
-            return value  # a 2-significant-digit value is itself a cut point
-        low, high = float(k * step), float((k + 1) * step)
-        if value < 0:
-            low, high = -high, -low
-        for point in points:
-            if low < point < value:
-                low = point
-            elif value < point < high:
-                high = point
-        return (low + high) / 2
-
-
 class SampleBuilder:
     """Adds cases one by one, in decision id order, into a :class:`Sample`."""
 
@@ -218,7 +179,7 @@ class SampleBuilder:
         self.output = review_output(doc)
         self.review = doc.review.values if doc.review is not None else ()
         self.index = {r.id: k for k, r in enumerate(doc.rules)}
-        self.binner = _Binner(doc)
+        self.binner = Binner(doc)
         self.groups: dict[tuple[Any, ...], tuple[list[int], list[int]]] = {}
         self.skipped = [0] * self.blocks
         self.seen = 0

@@ -4,9 +4,8 @@ conjunction from a beam search, pruned and rounded (the scoring is described in
 :mod:`proposer.induce`).
 
 Case sets are Python ints used as bitsets, so rating a conjunction is a few ANDs and popcounts.
-A bit stands for a *group* of cases with the same facts and outcomes (:mod:`proposer.sample`);
-:class:`Weights` counts a set's cases by bit planes (bit ``k`` of every group's size), so a
-weighted count is one popcount per plane, and a sample of single cases has one plane.
+A bit stands for a *group* of cases with the same facts and outcomes (:mod:`proposer.sample`),
+counted by its weight (:mod:`proposer.weights`).
 """
 
 from __future__ import annotations
@@ -18,58 +17,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
 from proposer.conditions import Test
+from proposer.weights import Weights
 
-__all__ = ["Learner", "Rated", "Seed", "Weights"]
-
-
-@dataclass(frozen=True, slots=True)
-class Weights:
-    """How many cases each bit stands for, as bit planes: ``planes[k]`` holds the bits whose
-    weight has bit ``k`` set."""
-
-    planes: tuple[int, ...]
-    values: tuple[int, ...] = ()  # each bit's weight
-
-    @classmethod
-    def of(cls, weights: Sequence[int]) -> Weights:
-        planes: list[int] = []
-        for i, weight in enumerate(weights):
-            k = 0
-            while weight:
-                if weight & 1:
-                    while len(planes) <= k:
-                        planes.append(0)
-                    planes[k] |= 1 << i
-                weight >>= 1
-                k += 1
-        return cls(tuple(planes), tuple(weights))
-
-    @classmethod
-    def ones(cls, n: int) -> Weights:
-        return cls(((1 << n) - 1,) if n else (), (1,) * n)
-
-    def count(self, bits: int) -> int:
-        """The number of cases in ``bits``."""
-        planes = self.planes
-        if len(planes) == 1:
-            return (bits & planes[0]).bit_count()
-        return sum((bits & plane).bit_count() << k for k, plane in enumerate(planes))
-
-    def counter(self) -> Callable[[int], int]:
-        """:meth:`count` as a fast function for sets of the bits weighed (every weight at
-        least 1): one popcount, plus one per plane of the weights less one."""
-        planes = Weights.of([max(w - 1, 0) for w in self.values]).planes
-        if not planes:
-            return int.bit_count
-        if len(planes) == 1:
-            (p0,) = planes
-            return lambda bits: bits.bit_count() + (bits & p0).bit_count()
-        # The sum written out, one term per plane: on the learner's hot path a loop's own
-        # overhead costs as much as the popcounts. The text is built from plane indexes only.
-        terms = " + ".join(f"((b & p{k}).bit_count() << {k})" for k in range(len(planes)))
-        names = {f"p{k}": plane for k, plane in enumerate(planes)}
-        found: Callable[[int], int] = eval(f"lambda b: b.bit_count() + {terms}", names)  # noqa: S307
-        return found
+__all__ = ["Learner", "Rated", "Seed"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,7 +72,7 @@ class Learner:
     caution: int  # pseudo-harms added when judging precision: small rules need a margin
     seeds: tuple[Seed, ...] = ()
     novel_precision: float = 1.0  # the precision bar for a new conjunction
-    weights: Weights = Weights(())
+    weights: Weights = Weights.NONE
     lookup: dict[Test, int] | None = None  # every test's and seed test's bits
     _count: Callable[[int], int] = int.bit_count
     lightest: int = 1  # the smallest weight of a group

@@ -18,8 +18,8 @@ from proposer.baseline import read_frontier
 from proposer.choice import JACCARD, jaccard
 from proposer.evidence import ConfigurationError
 from proposer.records import ProposalRecord
-from proposer.search import Weights
 from proposer.settings import ENV_MAX_AGREEMENT_LOSS, max_loss
+from proposer.weights import Weights
 from rules import versions
 from rules.cli import main
 from rules.engine import Engine

@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 
 from proposer import conditions
 from proposer.analysis import Case
+from proposer.binning import Binner
 from proposer.choice import JACCARD, choose, loses_at_most
 from proposer.conditions import round2
 from proposer.effects import Effects
@@ -25,9 +26,9 @@ from proposer.forecast import LARGE_BLOCK, forecast
 from proposer.frontier import Offer, Recipe, offers, targets_of
 from proposer.induce import learn
 from proposer.layout import Layout, decide
-from proposer.sample import Part, _Binner, sample_of
-from proposer.search import Weights
+from proposer.sample import Part, sample_of
 from proposer.trade import Tally, Trade
+from proposer.weights import Weights
 from rules.document import Document, load_document, parse_document
 from rules.engine import Engine
 
@@ -188,7 +189,7 @@ def test_binning_keeps_every_conditions_answer(values: list[float], points: list
     ]
     data = DOC.to_dict()
     data["inputs"][2] = {"name": "lvrat", "type": "number"}
-    binner = _Binner(parse_document({**data, "rules": [*data["rules"], *rules]}))
+    binner = Binner(parse_document({**data, "rules": [*data["rules"], *rules]}))
     cuts = {round2(v) for v in values} | set(points)
     for value in values:
         shown = binner.number("lvrat", value)
