@@ -1,6 +1,7 @@
 """Regenerate the README's screenshots in docs/screenshots/ from a real run of the
 end-to-end browser test (tests/review_app/test_e2e_browser.py, on SQLite): the proposal queue,
-a dossier (at 1280 px and at phone width, 390 px) and a ruleset's history after activation.
+a dossier (at 1280 px and at phone width, 390 px), a bolder proposal's backtest and forecast,
+and a ruleset's history after activation.
 
     .venv/bin/python docs/screenshots.py [extra pytest arguments]
 

@@ -1,56 +1,66 @@
-"""The deterministic proposer: rules induced from resolved exceptions, as proposals with
-evidence (DESIGN §5: with no model configured, it does the job, so the product works offline).
+"""The deterministic proposer: the frontier of rule changes induced from resolved exceptions,
+as proposals with evidence (DESIGN §5: with no model configured, it does the job, so the
+product works offline; "a choice, not a verdict": it offers a range, analysts pick).
 
 The pipeline, for ruleset ``name``:
 
-1. stream the logged cases in the window (default: all of the log) from
-   :mod:`rules.store.decision_log`;
-2. :func:`proposer.analysis.analyse` them (the rationale names the pattern a rule answers);
-3. :func:`proposer.induce.induce` candidate rules for each value of the review output that is
-   not itself a review value (``approve`` and ``decline`` when ``refer`` is reviewed), in the
-   output's order (never on a protected or PII input: induction never offers one, and the
-   candidate's static checks would refuse a protected one);
-4. make each candidate an ``add_rule`` at its position on the latest version, citing the cases
-   it fixes, and let the system attach evidence (:func:`proposer.drafting.draft`);
-5. rank by what it gains at what risk, from the backtest and the induction:
-   ``gain = agreement gained + exceptions automated``, ``risk = harms + agreement lost``;
-   best ``gain - risk`` first, then lower risk, fewer changed decisions, then rule id;
-6. record the best ``limit`` as draft proposals by author ``baseline``, skipping any whose
-   candidate an open proposal already has.
+1. read the logged cases in the window (default: all of the log) as a counted sample, streamed
+   (:func:`proposer.sample.read_sample`, in :data:`~proposer.forecast.BLOCKS` blocks of
+   decision id order), so memory does not grow with the number of decisions;
+2. run induction along the ladder of precision bars for every target, and forecast each
+   recipe out of sample (:func:`proposer.frontier.offers`); offers whose backtest would lose
+   more agreement than the ceiling are dropped before they are forecast;
+3. choose the offers to show (:func:`proposer.choice.choose`): a conservative one, bolder ones
+   up to ``max_loss`` points of agreement (``RULEBOOK_PROPOSER_MAX_AGREEMENT_LOSS``), both
+   directions, no near-duplicates;
+4. draft them in that order, each as its ``add_rule`` operations on the latest version,
+   citing the first 50 cases its change fixes (checked first: only verified ones are cited),
+   with the system's evidence and the forecast attached (:func:`proposer.drafting.draft`),
+   skipping any whose candidate an open proposal already has, until ``limit`` are drafted;
+5. record them as drafts by author ``baseline``, listed by direction, least expected
+   automation first, each titled with what it trades.
 
-Everything is sorted and nothing is random or timed: the same log gives the same proposals.
+Everything is sorted and nothing is random or timed: the same log gives the same proposals,
+byte for byte.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.orm import Session
 
-from proposer.analysis import Analysis, analyse
 from proposer.backtest import Window
-from proposer.cases import Case, review_output
+from proposer.candidate import apply
+from proposer.choice import choose, display_order, loses_at_most, title
+from proposer.citations import check_citations
 from proposer.drafting import MAX_ACTOR, Draft, draft, text_field
-from proposer.errors import InvalidProposalError
+from proposer.errors import InvalidProposalError, OperationError
 from proposer.evidence import ImpactThresholds
-from proposer.induce import Candidate, induce
-from proposer.operations import AddRule
+from proposer.forecast import BLOCKS
+from proposer.frontier import LADDER, Offer, Step, fixed_ids, offers, targets_of
 from proposer.proposals import open_duplicate, record_draft
+from proposer.rationale import forecast_evidence, rationale
 from proposer.records import ProposalRecord
-from rules.core.document import Document, Scalar
+from proposer.sample import Sample, read_sample
+from proposer.settings import check_max_loss
+from proposer.settings import max_loss as max_loss_from_env
+from proposer.weights import Weights
+from rules.core.document import Document
 from rules.errors import Problem
-from rules.store.decision_log import stream_cases
 from rules.store.versions import get_ruleset, get_version
 
 __all__ = [
     "AUTHOR",
     "INDUCTION_SETTINGS",
     "MAX_LIMIT",
-    "Ranked",
-    "baseline_drafts",
+    "Frontier",
+    "forecast_for",
+    "ladder_for",
     "propose_baseline",
+    "read_frontier",
 ]
 
 AUTHOR = "baseline"
@@ -65,178 +75,36 @@ INDUCTION_SETTINGS = (
     "beam",
     "widen",
 )
+BARS = ("min_precision", "novel_precision")
 
 
 @dataclass(frozen=True, slots=True)
-class Ranked:
-    """An induced candidate made into a checked draft, with its rank figures."""
+class Frontier:
+    """What a run found: the base it learned on, the sample, and the offers chosen to show,
+    in display order."""
 
-    candidate: Candidate
-    draft: Draft
-    gain: int
-    risk: int
-    title: str
-    rationale: str
-
-    @property
-    def score(self) -> int:
-        return self.gain - self.risk
-
-    def run(self, rank: int, cases: int) -> dict[str, Any]:
-        """The run record stored with the proposal: what was induced, from what, and how it
-        ranked."""
-        return {
-            "proposer": AUTHOR,
-            "window": self.draft.evidence.window.to_dict(),
-            "cases": cases,
-            "induced": self.candidate.to_dict(),
-            "rank": rank,
-            "gain": self.gain,
-            "risk": self.risk,
-            "score": self.score,
-        }
+    name: str
+    base: int
+    doc: Document
+    window: Window
+    sample: Sample
+    ladder: tuple[Step, ...]
+    max_loss: float
+    chosen: tuple[Offer, ...]
 
 
-def _targets(doc: Document, cases: Sequence[Case]) -> list[Scalar]:
-    output = review_output(doc)
-    review = set(doc.review.values) if doc.review is not None else set()
-    spec = doc.output(output)
-    if spec is not None and spec.values is not None:
-        return [v for v in spec.values if v not in review]
-    seen = {c.resolution.get(output) for c in cases if c.resolution is not None}
-    found = [v for v in seen if v is not None and v not in review]
-    return sorted(found, key=lambda v: (type(v).__name__, repr(v)))
+def ladder_for(induction: Mapping[str, Any] | None) -> tuple[Step, ...]:
+    """The ladder of settings: :data:`~proposer.frontier.LADDER`, or, when ``induction``
+    fixes a precision bar, that one setting alone."""
+    if induction and any(k in induction for k in BARS):
+        return (Step("as configured", {}),)
+    return LADDER
 
 
-def _pattern_text(analysis: Analysis, target: Scalar) -> str:
-    patterns = [p for p in analysis.by_transition if p.transition.resolved == target]
-    if not patterns:
-        return f"No exception pattern of the log was resolved as {target}."
-    top = patterns[0]
-    consistency = (
-        f"; {top.consistency:.0%} of the resolved cases the rules decided "
-        f"{top.transition.engine} went this way"
-        if top.consistency is not None
-        else ""
-    )
-    return (
-        f"Pattern {top.label}: {top.size:,} of the {analysis.exceptions + analysis.overrides:,} "
-        f"exceptions and overrides in {analysis.decisions:,} logged decisions{consistency}."
-    )
-
-
-def _rationale(doc: Document, candidate: Candidate, analysis: Analysis, found: Draft) -> str:
-    output = review_output(doc)
-    where = f"before {candidate.before}" if candidate.before else "after the last rule"
-    report, impact = found.evidence.backtest, found.evidence.impact
-    return " ".join(
-        [
-            _pattern_text(analysis, candidate.target),
-            f"This rule sets {output} to {candidate.target} when "
-            f"{' and '.join(candidate.conditions)}; it goes {where} (position "
-            f"{candidate.position}).",
-            f"On the logged cases it changes {candidate.support:,} toward what the person chose "
-            f"and {candidate.harms:,} away from it (precision {candidate.precision:.1%}); "
-            f"it would decide {candidate.covered:,} of them.",
-            f"The backtest changes the {output} of {impact.changed:,} of {report.cases:,} "
-            f"decisions (any output of {report.changed:,}); agreement with resolutions goes "
-            f"from {report.agree_before:,} to {report.agree_after:,}, exceptions from "
-            f"{report.exceptions_before:,} to {report.exceptions_after:,}.",
-            f"It cites the first {len(candidate.decision_ids):,} of the {candidate.support:,} "
-            "cases it fixes.",
-        ]
-    )
-
-
-def _title(doc: Document, candidate: Candidate) -> str:
-    text = f"{str(candidate.target).capitalize()} when {' and '.join(candidate.conditions)}"
-    return text if len(text) <= 200 else text[:199] + "\u2026"
-
-
-def _rank(doc: Document, candidate: Candidate, analysis: Analysis, found: Draft) -> Ranked:
-    report = found.evidence.backtest
-    agreement = report.agree_after - report.agree_before
-    automated = report.exceptions_before - report.exceptions_after
-    return Ranked(
-        candidate=candidate,
-        draft=found,
-        gain=agreement + automated,
-        risk=candidate.harms + max(0, -agreement),
-        title=_title(doc, candidate),
-        rationale=_rationale(doc, candidate, analysis, found),
-    )
-
-
-def _sort_key(item: Ranked) -> tuple[int, int, int, str]:
-    return (-item.score, item.risk, item.draft.evidence.backtest.changed, item.candidate.rule.id)
-
-
-def _sensitive(doc: Document, found: Draft) -> bool:
-    hidden = {i.name for i in doc.inputs if i.protected or i.pii}
-    return bool(hidden & set(found.evidence.scope.inputs))
-
-
-def baseline_drafts(
-    session: Session,
-    name: str,
-    *,
-    window: Window | None = None,
-    thresholds: ImpactThresholds | None = None,
-    induction: Mapping[str, Any] | None = None,
-) -> tuple[list[Ranked], int]:
-    """Every candidate the log supports, drafted on the latest version and ranked (best
-    first), and the number of cases learned from. Writes nothing."""
-    window = window or Window()
-    base = get_ruleset(session, name).latest_number
-    doc = get_version(session, name, base).document
-    logged = stream_cases(
-        session,
-        name,
-        after=window.after,
-        before=window.before,
-        since=window.since,
-        until=window.until,
-        last=window.last,
-    )
-    cases = [Case.from_logged(c) for c in logged]
-    analysis = analyse(doc, cases)
-    ranked: list[Ranked] = []
-    for target in _targets(doc, cases):
-        for candidate in induce(doc, cases, target, **dict(induction or {})):
-            ops = [AddRule(candidate.rule, candidate.position)]
-            try:
-                found = draft(
-                    session,
-                    name,
-                    ops,
-                    list(candidate.decision_ids),
-                    base=base,
-                    window=window,
-                    thresholds=thresholds,
-                )
-            except InvalidProposalError:
-                continue  # e.g. an overlap under UNIQUE the cases did not show
-            if not _sensitive(doc, found):
-                ranked.append(_rank(doc, candidate, analysis, found))
-    return sorted(ranked, key=_sort_key), len(cases)
-
-
-def propose_baseline(
-    session: Session,
-    name: str,
-    *,
-    limit: int = 5,
-    window: Window | str | None = None,
-    actor: str,
-    thresholds: ImpactThresholds | None = None,
-    induction: Mapping[str, Any] | None = None,
-) -> list[ProposalRecord]:
-    """Run the deterministic proposer on ruleset ``name`` and record its best ``limit``
-    proposals as drafts (author ``baseline``), best first; none when the log supports none.
-    ``induction`` overrides :func:`proposer.induce.induce`'s settings (``INDUCTION_SETTINGS``)."""
+def _problems(actor: object, limit: object, induction: object, max_loss: object) -> None:
     problems: list[Problem] = []
     text_field(actor, "actor", problems, limit=MAX_ACTOR)
-    unknown = sorted(set(induction or {}) - set(INDUCTION_SETTINGS))
+    unknown = sorted(set(induction or {}) - set(INDUCTION_SETTINGS))  # type: ignore[call-overload]
     if unknown:
         problems.append(
             Problem(
@@ -249,30 +117,156 @@ def propose_baseline(
         problems.append(
             Problem("RB940", "limit", f"give a limit from 1 to {MAX_LIMIT}, not {limit!r}")
         )
+    if max_loss is not None and (found := check_max_loss(max_loss, "max_loss")) is not None:
+        problems.append(found)
     if problems:
         raise InvalidProposalError("the proposer's settings are not valid", problems)
+
+
+def read_frontier(
+    session: Session,
+    name: str,
+    *,
+    window: Window | None = None,
+    induction: Mapping[str, Any] | None = None,
+    max_loss: float | None = None,
+    base: int | None = None,
+) -> Frontier:
+    """The frontier of version ``base`` (default: the latest) of ruleset ``name`` on the
+    window (writes nothing): the offers a run would draft, best first
+    (:mod:`proposer.choice`)."""
+    window = window or Window()
+    ceiling = max_loss_from_env() if max_loss is None else float(max_loss)
+    base = get_ruleset(session, name).latest_number if base is None else base
+    doc = get_version(session, name, base).document
+    sample = read_sample(session, name, doc, window, blocks=BLOCKS)
+    ladder = ladder_for(induction)
+    found = offers(
+        sample,
+        ladder=ladder,
+        induction=dict(induction or {}),
+        keep=lambda offer: loses_at_most(offer.in_sample, ceiling),
+    )
+    targets = targets_of(doc, sample)
+    chosen = choose(found, targets, ceiling, Weights.of(sample.part().weights))
+    return Frontier(name, base, doc, window, sample, ladder, ceiling, tuple(chosen))
+
+
+def _cited(session: Session, frontier: Frontier, offer: Offer) -> list[int] | None:
+    """The first cases the change fixes, as the citation check verifies them; None when the
+    change does not apply (it is left out)."""
+    ops = offer.layout.operations()
+    try:
+        candidate = apply(frontier.doc, ops)
+    except OperationError:
+        return None  # e.g. an overlap under UNIQUE the cases did not show
+    ids = list(fixed_ids(offer, frontier.sample))
+    verdicts = check_citations(session, frontier.name, frontier.doc, candidate, ids)
+    return [v.decision_id for v in verdicts if v.verified]
+
+
+def _draft(session: Session, frontier: Frontier, offer: Offer, thresholds: Any) -> Draft | None:
+    cited = _cited(session, frontier, offer)
+    if not cited:
+        return None
+    try:
+        return draft(
+            session,
+            frontier.name,
+            offer.layout.operations(),
+            cited,
+            base=frontier.base,
+            window=frontier.window,
+            thresholds=thresholds,
+            forecast=forecast_evidence(offer, frontier.ladder, frontier.max_loss),
+        )
+    except InvalidProposalError:
+        return None
+
+
+def forecast_for(frontier: Frontier, candidate_hash: str) -> dict[str, Any] | None:
+    """The forecast of the frontier's offer whose candidate document has this hash, if one
+    has: the estimate of exactly that change, as its evidence stores it."""
+    for offer in frontier.chosen:
+        try:
+            found = apply(frontier.doc, offer.layout.operations())
+        except OperationError:
+            continue
+        if found.hash == candidate_hash:
+            return forecast_evidence(offer, frontier.ladder, frontier.max_loss)
+    return None
+
+
+def _sensitive(doc: Document, found: Draft) -> bool:
+    hidden = {i.name for i in doc.inputs if i.protected or i.pii}
+    return bool(hidden & set(found.evidence.scope.inputs))
+
+
+def propose_baseline(
+    session: Session,
+    name: str,
+    *,
+    limit: int = 5,
+    window: Window | str | None = None,
+    actor: str,
+    thresholds: ImpactThresholds | None = None,
+    induction: Mapping[str, Any] | None = None,
+    max_loss: float | None = None,
+) -> list[ProposalRecord]:
+    """Run the deterministic proposer on ruleset ``name`` and record up to ``limit`` proposals
+    spanning the frontier as drafts (author ``baseline``); none when the log supports none.
+    ``max_loss`` is the ceiling in points (default: ``RULEBOOK_PROPOSER_MAX_AGREEMENT_LOSS``,
+    else 3); ``induction`` overrides :func:`proposer.induce.learn`'s settings
+    (``INDUCTION_SETTINGS``; a precision bar given replaces the ladder)."""
+    _problems(actor, limit, induction, max_loss)
     if isinstance(window, str):
         window = Window.parse(window)
-    ranked, cases = baseline_drafts(
-        session, name, window=window, thresholds=thresholds, induction=induction
-    )
-    created: list[ProposalRecord] = []
+    frontier = read_frontier(session, name, window=window, induction=induction, max_loss=max_loss)
+    drafted: list[tuple[Offer, Draft]] = []
     seen: set[str] = set()
-    for item in ranked:
-        digest = item.draft.candidate.hash
-        if len(created) == limit:
+    for offer in frontier.chosen:
+        if len(drafted) == limit:
             break
+        found = _draft(session, frontier, offer, thresholds)
+        if found is None or _sensitive(frontier.doc, found):
+            continue
+        digest = found.candidate.hash
         if digest in seen or open_duplicate(session, name, digest) is not None:
             continue
         seen.add(digest)
-        record = record_draft(
-            session,
-            item.draft,
-            rationale=item.rationale,
-            author=AUTHOR,
-            actor=actor,
-            title=item.title,
-            run=item.run(len(created) + 1, cases),
+        drafted.append((offer, found))
+    targets = targets_of(frontier.doc, frontier.sample)
+    order = display_order([offer for offer, _ in drafted], targets)
+    by_offer = {id(offer): found for offer, found in drafted}
+    created: list[ProposalRecord] = []
+    for rank, offer in enumerate(order, start=1):
+        found = by_offer[id(offer)]
+        created.append(
+            record_draft(
+                session,
+                found,
+                rationale=rationale(offer, found, frontier.sample, frontier.max_loss),
+                author=AUTHOR,
+                actor=actor,
+                title=title(offer),
+                run=_run(offer, found, frontier, rank),
+            )
         )
-        created.append(record)
     return created
+
+
+def _run(offer: Offer, found: Draft, frontier: Frontier, rank: int) -> dict[str, Any]:
+    """The run record stored with the proposal: what was learned, from what, and its place
+    on the frontier."""
+    return {
+        "proposer": AUTHOR,
+        "window": found.evidence.window.to_dict(),
+        "cases": frontier.sample.cases,
+        "groups": len(frontier.sample.groups),
+        "max_agreement_loss": frontier.max_loss,
+        "role": offer.role,
+        "rank": rank,
+        "recipe": offer.recipe.to_dict(frontier.ladder),
+        "induced": [c.to_dict() for c in offer.rules],
+        "in_sample": offer.in_sample.to_dict(),
+    }

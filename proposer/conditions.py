@@ -18,10 +18,12 @@ a missing or null value is false, as in the engine.
 
 from __future__ import annotations
 
+import bisect
+import functools
 import itertools
 import re
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TypeAlias
 
@@ -29,8 +31,11 @@ from rules.core.document import AllOf, Between, Document, Input, Leaf, Rule, Sca
 
 __all__ = [
     "MAX_CATEGORIES",
+    "Masks",
     "Test",
     "candidate_tests",
+    "column_masks",
+    "round2",
     "roundness",
     "rule_tests",
     "test_bits",
@@ -52,10 +57,16 @@ class Test:
     op: str
     value: Scalar | tuple[Scalar, ...]
     rank: int
+    # Computed once: the learner sorts and hashes tests millions of times.
+    key: tuple[int, str, str] = field(init=False, repr=False, compare=False)
+    _hash: int = field(init=False, repr=False, compare=False)
 
-    @property
-    def key(self) -> tuple[int, str, str]:
-        return (self.rank, self.op, repr(self.value))
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "key", (self.rank, self.op, repr(self.value)))
+        object.__setattr__(self, "_hash", hash((self.input, self.op, self.value, self.rank)))
+
+    def __hash__(self) -> int:
+        return self._hash
 
     @property
     def roundness(self) -> int:
@@ -93,6 +104,7 @@ class Test:
         return f"{self.input.lower().replace('_', '-')}-{self.op}-{_slug_value(self.value)}"
 
 
+@functools.lru_cache(maxsize=65536, typed=True)
 def roundness(value: object) -> int:
     """How many characters of precision a value needs: 0.3 → 2, 0.25 → 3, 0.27 → 4 (a last
     digit 5 counts half)."""
@@ -124,14 +136,24 @@ def rule_tests(doc: Document, rule: Rule) -> tuple[Test, ...]:
     return tuple(tests)
 
 
-def candidate_tests(doc: Document, facts: Sequence[Facts]) -> list[tuple[Test, int]]:
-    """Every usable condition over ``facts`` with its case bitset, merged and sorted."""
+def candidate_tests(
+    doc: Document,
+    facts: Sequence[Facts],
+    observed: Mapping[str, Iterable[Scalar]] | None = None,
+) -> list[tuple[Test, int]]:
+    """Every usable condition over ``facts`` with its case bitset, merged and sorted.
+
+    The conditions' values come from each input's column of ``facts`` or, when ``observed``
+    names the input, from the values given there (a learning sample whose facts are binned
+    passes the values seen before binning: see :mod:`proposer.sample`)."""
     found: dict[tuple[str, str, int], Test] = {}
     everyone = (1 << len(facts)) - 1
     for rank, spec in usable_inputs(doc):
         column = [f.get(spec.name) for f in facts]
-        for test in _tests_for(rank, spec, column):
-            bits = test_bits(test, column)
+        seen = observed.get(spec.name) if observed is not None else None
+        masks = Masks(column)
+        for test in _tests_for(rank, spec, column if seen is None else list(seen)):
+            bits = masks.bits(test)
             if bits == 0 or bits == everyone:
                 continue
             slot = (test.input, test.op, bits)
@@ -151,6 +173,55 @@ def test_bits(test: Test, column: Sequence[Scalar | None]) -> int:
     return bits
 
 
+def column_masks(doc: Document, facts: Sequence[Facts]) -> dict[str, Masks]:
+    """Each usable input's :class:`Masks` over ``facts``."""
+    return {spec.name: Masks([f.get(spec.name) for f in facts]) for _, spec in usable_inputs(doc)}
+
+
+class Masks:
+    """One column's case sets by value, so that a test's bitset is a lookup, not a scan:
+    the numbers sorted with the union of the cases at or below each (``le``, ``lt``, ``gt``,
+    ``ge`` are a bisection), and the cases of each value (``eq``, ``in``). Equal to
+    :func:`test_bits`, case for case."""
+
+    def __init__(self, column: Sequence[Scalar | None]) -> None:
+        by_value: dict[tuple[bool, Scalar], int] = {}
+        numbers: dict[int | float, int] = {}
+        for i, value in enumerate(column):
+            if value is None:
+                continue
+            key = (isinstance(value, bool), value)
+            by_value[key] = by_value.get(key, 0) | (1 << i)
+            if isinstance(value, int | float) and not isinstance(value, bool):
+                numbers[value] = numbers.get(value, 0) | (1 << i)
+        self.by_value = by_value
+        self.values = sorted(numbers)
+        below = [0]
+        for v in self.values:
+            below.append(below[-1] | numbers[v])
+        self.below = below  # below[k]: the cases whose value is one of the k smallest
+
+    def bits(self, test: Test) -> int:
+        value = test.value
+        if test.op == "eq":
+            return self.by_value.get((isinstance(value, bool), value), 0)  # type: ignore[arg-type]
+        if test.op == "in":
+            found = 0
+            for v in value if isinstance(value, tuple) else ():
+                found |= self.by_value.get((isinstance(v, bool), v), 0)
+            return found
+        if isinstance(value, bool | str | tuple):
+            return 0
+        every = self.below[-1]
+        if test.op == "le":
+            return self.below[bisect.bisect_right(self.values, value)]
+        if test.op == "lt":
+            return self.below[bisect.bisect_left(self.values, value)]
+        if test.op == "ge":
+            return every & ~self.below[bisect.bisect_left(self.values, value)]
+        return every & ~self.below[bisect.bisect_right(self.values, value)]
+
+
 def _tests_for(rank: int, spec: Input, column: Sequence[Scalar | None]) -> list[Test]:
     observed = {v for v in column if v is not None}
     if spec.type == "boolean":
@@ -160,7 +231,7 @@ def _tests_for(rank: int, spec: Input, column: Sequence[Scalar | None]) -> list[
     numbers = sorted(v for v in observed if isinstance(v, int | float) and not isinstance(v, bool))
     if spec.type == "integer":
         return [Test(spec.name, op, v, rank) for v in numbers for op in ("le", "ge")]
-    cuts = sorted({_round2(v) for v in numbers if _within(spec, _round2(v))})
+    cuts = sorted({round2(v) for v in numbers if _within(spec, round2(v))})
     return [Test(spec.name, op, t, rank) for t in cuts for op in ("le", "gt")]
 
 
@@ -173,7 +244,9 @@ def _category_tests(rank: int, spec: Input, observed: set[Scalar]) -> list[Test]
     return tests
 
 
-def _round2(value: int | float) -> int | float:
+def round2(value: int | float) -> int | float:
+    """``value`` rounded to 2 significant digits (0.221 → 0.22, 17.4 → 17): the thresholds
+    induction offers."""
     rounded = float(f"{value:.2g}")
     return int(rounded) if rounded.is_integer() else rounded
 

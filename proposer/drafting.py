@@ -132,10 +132,13 @@ def draft(
     window: Window | None = None,
     thresholds: ImpactThresholds | None = None,
     problems: Sequence[Problem] = (),
+    forecast: Mapping[str, Any] | None = None,
 ) -> Draft:
     """Check the input, apply it to version ``base`` (default: the latest) and gather the
     evidence; InvalidProposalError with every problem (``problems`` are the caller's own
-    findings about other fields, reported together with these)."""
+    findings about other fields, reported together with these). ``forecast`` is the
+    system's out-of-sample estimate of the change, attached as evidence (never an
+    author's)."""
     found = list(problems)
     ops = _read_operations(operations, found)
     cited = _read_citations(citations, found)
@@ -151,7 +154,16 @@ def draft(
     if found or ops is None or cited is None or candidate is None:
         raise InvalidProposalError("the proposal has errors", found)
     evidence = build_evidence(
-        session, name, base_doc, number, candidate, ops, cited, window, thresholds
+        session,
+        name,
+        base_doc,
+        number,
+        candidate,
+        ops,
+        cited,
+        window,
+        thresholds,
+        forecast=forecast,
     )
     return Draft(name, number, base_doc, ops, candidate, cited, evidence)
 

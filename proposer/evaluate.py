@@ -6,18 +6,22 @@ the even ones are *held out*.
 
 1. version 1 of the demo ruleset is created and the history imported into ``db`` exactly as
    ``rulebook history import`` does (:func:`rules.store.history.import_csv`, the demo's mapping);
-2. each round runs the deterministic proposer (:func:`proposer.propose_baseline`, its best
-   proposal), submits it as an analyst, has it accepted by an approver (a second, different one
-   when it is high impact), and activates the new version; rounds stop early when the proposer
-   has nothing more to offer, so each round learns on what the previous ones left;
-3. every held-out row is decided by the engine under version 1 and under the final version
-   (nothing recorded), and compared with its real outcome.
+2. the deterministic proposer drafts its frontier (:func:`proposer.propose_baseline`, up to
+   ``limit`` proposals, ceiling ``max_loss``); every proposal's candidate decides every
+   held-out row (nothing recorded), and its held-out change is set beside its backtest (fitted)
+   and its forecast (expected, with the range): the **frontier table**, and how many held-out
+   changes fell inside their stated range (**calibration**);
+3. an analyst picks the proposal expected to automate most (all are within the ceiling),
+   submits it, an approver accepts it (a second, different one when it is high impact), and
+   the new version is activated; with ``rounds`` above 1 the proposer runs again on what is
+   left, and so on, stopping early when it has nothing to offer;
+4. every held-out row is decided under version 1 and under the final version.
 
 It reports automation (the share of held-out rows that are not exceptions) and agreement (the
 share of automated rows whose review output is the real outcome) before and after, the uses of
-protected inputs in the accepted versions' documents, the citation verdicts read from each
-accepted proposal's evidence, the accepted rules, every held-out decision, and timings. Only
-the timings vary from run to run.
+protected inputs in every proposal's candidate, the citation verdicts read from each proposal's
+evidence, the accepted changes, the acceptance figures of the issue, every held-out decision,
+and timings. Only the timings vary from run to run.
 """
 
 from __future__ import annotations
@@ -26,35 +30,35 @@ import csv
 import hashlib
 import io
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field, replace
-from typing import Any
+from collections.abc import Callable, Mapping
+from dataclasses import replace
 
 from sqlalchemy.orm import Session
 
 from proposer.baseline import propose_baseline
 from proposer.errors import EvaluationError
-from proposer.operations import AddRule
+from proposer.evaluation import AcceptedProposal, Evaluation, FrontierRow
+from proposer.heldout import Decided, Figures, HeldOut
 from proposer.proposals import submit_proposal
 from proposer.records import ProposalRecord
 from proposer.review import accept_proposal
-from rules.core.document import Document, Scalar, load_document
+from proposer.settings import max_loss as max_loss_from_env
+from rules.core.document import Document, load_document
 from rules.core.engine import Engine, default_engine
-from rules.core.validate import leaves
 from rules.errors import Problem
 from rules.store import Database, versions
 from rules.store.demo import DEMO_RULESET, DEMO_SPEC
 from rules.store.history import import_csv
-from rules.store.history.columns import plan_columns
-from rules.store.history.rows import Row, prepare_rows, read_csv
+from rules.store.history.rows import read_csv
 
 __all__ = [
     "APPROVERS",
-    "AcceptedRule",
+    "AcceptedProposal",
     "Decided",
     "Evaluation",
     "EvaluationError",
     "Figures",
+    "FrontierRow",
     "evaluate",
     "split_csv",
 ]
@@ -62,159 +66,7 @@ __all__ = [
 SETUP, PROPOSER, ANALYST = "evaluate:setup", "evaluate:proposer", "evaluate:analyst"
 APPROVERS = ("evaluate:approver-1", "evaluate:approver-2")
 REPRODUCE = "rulebook proposer evaluate --csv {csv} --rounds {rounds} --out {out}"
-
-
-@dataclass(frozen=True, slots=True)
-class Decided:
-    """One held-out row: its real outcome and what version 1 and the final version decide."""
-
-    case_id: str
-    real: Scalar | None
-    before: Scalar | None
-    after: Scalar | None
-    exception_before: bool
-    exception_after: bool
-    rule_before: str | None
-    rule_after: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class AcceptedRule:
-    """An accepted proposal's rule, readably (``approve when pirat ≤ 0.38 and …``), where it
-    went, who accepted it, and the citation verdicts of its evidence."""
-
-    proposal_id: int
-    version: int
-    rule_id: str
-    text: str
-    rule: dict[str, Any]  # as written in the document
-    position: int | None
-    before: str | None
-    impact: str | None
-    approvers: tuple[str, ...]
-    citations: int  # verdicts in the proposal's evidence
-    verified: int
-    support: int | None  # the proposer's own counts on the history
-    harms: int | None
-
-    @classmethod
-    def of(cls, record: ProposalRecord, number: int) -> AcceptedRule:
-        verdicts = (record.evidence or {}).get("citations", {}).get("verdicts", [])
-        induced = (record.run or {}).get("induced", {})
-        added = [op for op in record.operations if isinstance(op, AddRule)]
-        when = " and ".join(induced.get("conditions", ())) or "(see the proposal)"
-        return cls(
-            proposal_id=record.id,
-            version=number,
-            rule_id=added[0].rule.id if added else "",
-            text=f"{induced.get('target', '?')} when {when}",
-            rule=added[0].to_dict()["rule"] if added else {},
-            position=added[0].position if added else None,
-            before=induced.get("before"),
-            impact=record.impact,
-            approvers=tuple(a.approver for a in record.approvals),
-            citations=len(verdicts),
-            verified=sum(1 for v in verdicts if v.get("verdict") == "verified"),
-            support=induced.get("support"),
-            harms=induced.get("harms"),
-        )
-
-
-def protected_uses(doc: Document) -> int:
-    """How many conditions of ``doc``'s rules test a protected input."""
-    protected = {i.name for i in doc.inputs if i.protected}
-    return sum(1 for r in doc.rules for leaf, _ in leaves(r.when, "") if leaf.input in protected)
-
-
-@dataclass(frozen=True, slots=True)
-class Figures:
-    """Automation and agreement of one version on the held-out rows."""
-
-    cases: int
-    automated: int
-    agreed: int
-
-    @classmethod
-    def of(cls, rows: Sequence[Decided], after: bool) -> Figures:
-        automated = agreed = 0
-        for row in rows:
-            if not (row.exception_after if after else row.exception_before):
-                automated += 1
-                agreed += (row.after if after else row.before) == row.real
-        return cls(len(rows), automated, agreed)
-
-    @property
-    def automation(self) -> float:
-        return self.automated / self.cases if self.cases else 0.0
-
-    @property
-    def agreement(self) -> float:
-        return self.agreed / self.automated if self.automated else 0.0
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "cases": self.cases,
-            "automated": self.automated,
-            "agreed": self.agreed,
-            "automation": round(self.automation, 6),
-            "agreement": round(self.agreement, 6),
-        }
-
-
-@dataclass(frozen=True, slots=True)
-class Evaluation:
-    """What :func:`evaluate` did and measured."""
-
-    file: str
-    sha256: str
-    ruleset: str
-    history: int
-    held_out: int
-    rounds: int
-    base: tuple[int, str]  # version number and hash
-    final: tuple[int, str]
-    accepted: tuple[AcceptedRule, ...]
-    before: Figures
-    after: Figures
-    protected: tuple[str, ...]
-    protected_uses: int
-    decided: tuple[Decided, ...]
-    timing: dict[str, float] = field(default_factory=dict)
-
-    @property
-    def verdicts(self) -> int:
-        return sum(a.citations for a in self.accepted)
-
-    @property
-    def verified(self) -> int:
-        return sum(a.verified for a in self.accepted)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "file": self.file,
-            "sha256": self.sha256,
-            "ruleset": self.ruleset,
-            "split": {"history": "odd case_id", "held_out": "even case_id"},
-            "history_rows": self.history,
-            "held_out_rows": self.held_out,
-            "rounds": {"asked": self.rounds, "accepted": len(self.accepted)},
-            "base_version": {"number": self.base[0], "hash": self.base[1]},
-            "final_version": {"number": self.final[0], "hash": self.final[1]},
-            "before": self.before.to_dict(),
-            "after": self.after.to_dict(),
-            "automation_gain_points": round(
-                100 * (self.after.automation - self.before.automation), 2
-            ),
-            "agreement_change_points": round(
-                100 * (self.after.agreement - self.before.agreement), 2
-            ),
-            "protected_inputs": list(self.protected),
-            "protected_inputs_used": self.protected_uses,
-            "citations": {"verdicts": self.verdicts, "verified": self.verified},
-            "accepted": [{**asdict(a), "approvers": list(a.approvers)} for a in self.accepted],
-            "timing_s": {k: round(v, 3) for k, v in self.timing.items()},
-            "decisions": [asdict(d) for d in self.decided],
-        }
+LIMIT = 5
 
 
 def split_csv(data: bytes, id_column: str) -> tuple[bytes, list[str], list[list[str]]]:
@@ -252,34 +104,39 @@ def evaluate(
     data: bytes,
     *,
     file_name: str,
-    rounds: int = 5,
+    rounds: int = 1,
+    max_loss: float | None = None,
     doc: Document | None = None,
     engine: Engine = default_engine,
     clock: Callable[[], float] = time.perf_counter,
 ) -> Evaluation:
     """Run the protocol of the module doc on ``data`` (a CSV file's bytes) in the empty
-    database ``db``, with ``doc`` (default: the demo ruleset) as version 1."""
+    database ``db``, with ``doc`` (default: the demo ruleset) as version 1 and ``max_loss``
+    (default: ``RULEBOOK_PROPOSER_MAX_AGREEMENT_LOSS``, else 3) as the ceiling."""
     doc = doc or load_document(DEMO_RULESET.read_bytes())
+    ceiling = max_loss_from_env() if max_loss is None else max_loss
     spec = replace(DEMO_SPEC, file_name=f"{file_name} (odd case_id)")
     id_column = spec.id_column or "case_id"
-    history, header, held_out = split_csv(data, id_column)
+    history, header, records = split_csv(data, id_column)
     started = clock()
     with db.session() as s:
         base = versions.create_ruleset(s, doc, SETUP)
         report = import_csv(s, doc.name, history, spec, actor=SETUP)
+    held = HeldOut(doc, header, records, engine)
     timing = {"setup": clock() - started, "propose": 0.0, "accept": 0.0}
-    accepted: list[AcceptedRule] = []
-    for _ in range(rounds):
-        found = _round(db, doc.name, clock, timing)
-        if found is None:
+    accepted: list[AcceptedProposal] = []
+    frontier: tuple[FrontierRow, ...] = ()
+    for n in range(rounds):
+        found = _round(db, doc.name, ceiling, clock, timing)
+        if n == 0:
+            frontier = tuple(FrontierRow.of(r, held) for r in found[0])
+        if found[1] is None:
             break
-        accepted.append(found)
+        accepted.append(found[1])
     mark = clock()
     with db.session() as s:
         final = versions.get_version(s, doc.name)  # the active version
-        numbers = [base.number, *(a.version for a in accepted)]
-        documents = [versions.get_version(s, doc.name, n).document for n in numbers]
-    decided = _decide(documents[0], final.document, header, held_out, engine)
+    decided = held.decide(final.document)
     timing["decide"] = clock() - mark
     timing["total"] = clock() - started
     return Evaluation(
@@ -289,39 +146,48 @@ def evaluate(
         history=report.imported,
         held_out=len(decided),
         rounds=rounds,
+        max_loss=ceiling,
         base=(base.number, base.hash),
         final=(final.number, final.hash),
+        frontier=frontier,
         accepted=tuple(accepted),
         before=Figures.of(decided, after=False),
         after=Figures.of(decided, after=True),
         protected=tuple(i.name for i in doc.inputs if i.protected),
-        protected_uses=sum(protected_uses(d) for d in documents[1:]),
         decided=tuple(decided),
         timing=timing,
     )
 
 
+def _expected_automation(record: ProposalRecord) -> float:
+    forecast = (record.evidence or {}).get("forecast") or {}
+    estimate = forecast.get("automation_points")
+    return float(estimate["expected"]) if isinstance(estimate, Mapping) else float("-inf")
+
+
 def _round(
-    db: Database, name: str, clock: Callable[[], float], timing: dict[str, float]
-) -> AcceptedRule | None:
-    """Propose, submit, accept (two approvers if it is high impact) and activate the best
-    proposal; None when the proposer has none."""
+    db: Database, name: str, max_loss: float, clock: Callable[[], float], timing: dict[str, float]
+) -> tuple[list[ProposalRecord], AcceptedProposal | None]:
+    """Draft the frontier; submit, accept (two approvers if it is high impact) and activate
+    the proposal expected to automate most. The proposals, and the accepted one (None when
+    the proposer has none)."""
     mark = clock()
     with db.session() as s:
-        found = propose_baseline(s, name, actor=PROPOSER, limit=1)
+        found = propose_baseline(s, name, actor=PROPOSER, limit=LIMIT, max_loss=max_loss)
     timing["propose"] += clock() - mark
     if not found:
-        return None
+        return found, None
+    pick = max(found, key=lambda r: (_expected_automation(r), -r.id))
     mark = clock()
     with db.session() as s:
-        record = _accept(s, found[0].id)
+        record = _accept(s, pick.id)
         number = record.accepted_number
         if number is None:  # pragma: no cover - _accept raises first
             raise EvaluationError(f"proposal {record.id} was not accepted")
         versions.activate(s, name, number, APPROVERS[0], "evaluation")
-        result = AcceptedRule.of(record, number)
+        result = AcceptedProposal.of(record, number)
     timing["accept"] += clock() - mark
-    return result
+    return found, result
 
 
 def _accept(session: Session, proposal_id: int) -> ProposalRecord:
@@ -332,41 +198,3 @@ def _accept(session: Session, proposal_id: int) -> ProposalRecord:
         if record.status == "accepted":
             return record
     raise EvaluationError(f"proposal {proposal_id} is still {record.status} after two approvals")
-
-
-def _decide(
-    base: Document,
-    final: Document,
-    header: list[str],
-    records: list[list[str]],
-    engine: Engine,
-) -> list[Decided]:
-    plan = plan_columns(
-        base,
-        header,
-        outcome_column=DEMO_SPEC.outcome_column,
-        id_column=DEMO_SPEC.id_column,
-        mapping=DEMO_SPEC.mapping,
-    )
-    output = plan.output.name
-    rows: list[Row] = prepare_rows(plan, records, engine, base)
-    decided: list[Decided] = []
-    for row in rows:
-        after = engine.evaluate(final, row.facts)
-        decided.append(
-            Decided(
-                case_id=str(row.request_id),
-                real=row.outcome,
-                before=_value(row.result.outputs, output),
-                after=_value(after.outputs, output),
-                exception_before=row.result.exception,
-                exception_after=after.exception,
-                rule_before=row.result.rule_ids[0] if row.result.rule_ids else None,
-                rule_after=after.rule_ids[0] if after.rule_ids else None,
-            )
-        )
-    return decided
-
-
-def _value(outputs: Any, output: str) -> Scalar | None:
-    return outputs.get(output) if isinstance(outputs, dict) else None

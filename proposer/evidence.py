@@ -8,7 +8,10 @@
 * **checks**: every static check finding of the candidate, warnings and notes included (a
   candidate with errors never gets this far: :func:`proposer.candidate.apply` refuses it);
 * **scope**: the rules the operations touch and the inputs and outputs of those rules;
-* **impact**: ``low`` or ``high``, with every reason that made it high.
+* **impact**: ``low`` or ``high``, with every reason that made it high;
+* **forecast**: the out-of-sample estimate of the change (:mod:`proposer.forecast`), when the
+  change is one the deterministic proposer learned (its estimate is of how it was learned);
+  None for a change a person or a model wrote or edited, which nothing can hold out from.
 
 Nothing here comes from the author: a proposal's author supplies operations, a rationale and
 the ids it cites; every figure below is computed by the system.
@@ -222,6 +225,7 @@ class Evidence:
     scope: Scope
     impact: Impact
     window: Window = field(default_factory=Window)
+    forecast: Mapping[str, Any] | None = None
 
     @property
     def verified(self) -> int:
@@ -240,6 +244,7 @@ class Evidence:
             "checks": [p.as_dict() for p in self.checks],
             "scope": self.scope.to_dict(),
             "impact": self.impact.to_dict(),
+            "forecast": None if self.forecast is None else dict(self.forecast),
         }
 
 
@@ -255,11 +260,13 @@ def build_evidence(
     thresholds: ImpactThresholds | None = None,
     *,
     keep: int = KEEP_CHANGED,
+    forecast: Mapping[str, Any] | None = None,
 ) -> Evidence:
     """The evidence for ``candidate_doc`` (``base_doc``, version ``base_number``, with
     ``operations`` applied): citations, a backtest over ``window`` (default: all of the log),
     static checks, scope and impact class (``thresholds`` default to
-    :meth:`ImpactThresholds.from_env`)."""
+    :meth:`ImpactThresholds.from_env`); ``forecast`` is the deterministic proposer's
+    out-of-sample estimate of the change, when it learned it."""
     window = window or Window()
     thresholds = thresholds or ImpactThresholds.from_env()
     verdicts = check_citations(session, name, base_doc, candidate_doc, citations)
@@ -272,4 +279,5 @@ def build_evidence(
         scope=change,
         impact=classify(report, change, thresholds, review_output(base_doc)),
         window=window,
+        forecast=forecast,
     )

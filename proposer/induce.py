@@ -57,19 +57,22 @@ same input gives the same candidates, byte for byte.
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from proposer.cases import Case, engine_value, resolved_value, review_output
+from proposer.cases import Case, review_output
 from proposer.conditions import Test, candidate_tests, rule_tests, test_bits
 from proposer.errors import InductionError
+from proposer.sample import Group, Part, sample_of
 from proposer.search import Learner, Rated, Seed
+from proposer.weights import Weights
 from rules.core.document import AllOf, Document, Rule, Scalar, condition_to_dict
 from rules.core.engine import Engine, default_engine
-from rules.errors import FactsError, Problem, suggest
+from rules.errors import Problem, suggest
 
-__all__ = ["Candidate", "induce"]
+__all__ = ["Candidate", "induce", "learn", "part_tests"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +116,25 @@ def induce(
     cases: Iterable[Case],
     target: Scalar,
     *,
+    engine: Engine | None = None,
+    **settings: Any,
+) -> tuple[Candidate, ...]:
+    """Candidate rules setting ``doc``'s review output to ``target`` (module doc), learned
+    from ``cases``; ``settings`` are :func:`learn`'s."""
+    review_output(doc)
+    _check_target(doc, target)
+    _check_settings(**settings)
+    if doc.multi_hit:
+        return ()
+    use = engine or default_engine
+    sample = sample_of(doc, cases, lambda facts: use.decide(doc, facts))
+    return learn(sample.part(), target, **settings)
+
+
+def learn(
+    part: Part,
+    target: Scalar,
+    *,
     min_support: int = 10,
     min_precision: float = 0.95,
     caution: int = 2,
@@ -120,25 +142,28 @@ def induce(
     max_rules: int = 10,
     beam: int = 20,
     cite: int = 50,
-    engine: Engine | None = None,
     widen: bool = True,
     novel_precision: float | None = None,
+    tests: Sequence[tuple[Test, int]] | None = None,
 ) -> tuple[Candidate, ...]:
-    """Candidate rules setting ``doc``'s review output to ``target`` (module doc)."""
+    """Candidate rules setting the review output of ``part.doc`` to ``target``, learned from
+    the counted groups of ``part`` (:mod:`proposer.sample`): the same as learning from the
+    cases they stand for, one by one. ``tests`` are ``part``'s candidate conditions, when the
+    caller has them already (:func:`part_tests`)."""
+    doc = part.doc
     output = review_output(doc)
-    _check(
-        doc, output, target, min_precision, novel_precision, min_support, caution, max_conditions
-    )
+    _check_target(doc, target)
+    _check_settings(min_precision, novel_precision, min_support, caution, max_conditions)
     novel = (1 + min_precision) / 2 if novel_precision is None else novel_precision
     if doc.multi_hit:
         return ()
-    rows = _examples(doc, sorted(cases, key=lambda c: c.decision_id), engine or default_engine)
-    facts = [r.facts for r in rows]
+    groups = part.groups
+    facts = [g.facts for g in groups]
     learner = Learner.of(
-        tests=candidate_tests(doc, facts),
-        firsts=[r.first for r in rows],
-        fixable=_bits(r.truth == target and r.current != target for r in rows),
-        harmful=_bits(_harm(r, target) for r in rows),
+        tests=part_tests(part) if tests is None else tests,
+        firsts=[g.first for g in groups],
+        fixable=_bits(g.truth == target and g.current != target for g in groups),
+        harmful=_bits(_harm(g, target) for g in groups),
         positions=len(doc.rules),
         min_support=min_support,
         min_precision=min_precision,
@@ -147,33 +172,30 @@ def induce(
         caution=caution,
         seeds=_seeds(doc, output, target, facts) if widen else (),
         novel_precision=novel,
+        weights=Weights.of(part.weights),
     )
     found: list[Candidate] = []
     taken = {r.id for r in doc.rules}
     seeds = {seed.source: seed.tests for seed in learner.seeds}
-    ids = [r.decision_id for r in rows]
     for rated in learner.cover(max_rules):
         origin = seeds.get(rated.source) if rated.source is not None else None
-        candidate = _unique(_candidate(doc, output, target, rated, ids, cite, origin), taken)
+        made = _candidate(doc, output, target, rated, groups, learner, cite, origin)
+        candidate = _unique(made, taken)
         taken.add(candidate.rule.id)
         found.append(candidate)
     return tuple(found)
 
 
-def _check(
-    doc: Document,
-    output: str,
-    target: Scalar,
-    min_precision: float,
-    novel: float | None,
-    min_support: int,
-    caution: int,
-    max_conditions: int,
-) -> None:
-    spec = doc.output(output)
+def part_tests(part: Part) -> list[tuple[Test, int]]:
+    """The conditions induction may use on ``part``, with their bitsets over its groups."""
+    return candidate_tests(part.doc, [g.facts for g in part.groups], part.observed)
+
+
+def _check_target(doc: Document, target: Scalar) -> None:
+    spec = doc.output(review_output(doc))
     if spec is not None and spec.values is not None and target not in spec.values:
         raise InductionError(
-            f"{target!r} is not a value of output {output!r}: one of {spec.values}",
+            f"{target!r} is not a value of output {review_output(doc)!r}: one of {spec.values}",
             [
                 Problem(
                     "RB920",
@@ -183,6 +205,17 @@ def _check(
                 )
             ],
         )
+
+
+def _check_settings(
+    min_precision: float = 0.95,
+    novel_precision: float | None = None,
+    min_support: int = 10,
+    caution: int = 2,
+    max_conditions: int = 3,
+    **_: Any,
+) -> None:
+    novel = novel_precision
     wrong = [
         Problem("RB921", name, f"{value!r} is out of range: {fix}")
         for name, value, ok, fix in (
@@ -198,37 +231,6 @@ def _check(
         raise InductionError("the induction settings are not valid", wrong)
 
 
-@dataclass(frozen=True, slots=True)
-class _Row:
-    decision_id: int
-    facts: dict[str, Scalar | None]
-    first: int  # a rule inserted at position <= first decides it; -1: never
-    current: Scalar | None
-    truth: Scalar | None  # None: unknown
-
-
-def _examples(doc: Document, cases: Sequence[Case], engine: Engine) -> list[_Row]:
-    output = review_output(doc)
-    review = doc.review.values if doc.review is not None else ()
-    index = {r.id: k for k, r in enumerate(doc.rules)}
-    rows: list[_Row] = []
-    for case in cases:
-        try:
-            facts, result = engine.decide(doc, case.facts)
-        except FactsError:
-            continue  # facts that no longer fit the schema cannot be decided by a new rule
-        if doc.hit_policy == "FIRST":
-            first = index[result.rule_ids[0]] if result.rule_ids else len(doc.rules)
-        else:
-            first = -1 if result.matched else len(doc.rules)
-        truth = resolved_value(case, output)
-        if truth is None and not case.exception:
-            truth = engine_value(case.outputs, output, review)
-        current = engine_value(result.outputs, output, review)
-        rows.append(_Row(case.decision_id, facts, first, current, truth))
-    return rows
-
-
 def _seeds(
     doc: Document, output: str, target: Scalar, facts: Sequence[Mapping[str, Scalar | None]]
 ) -> list[Seed]:
@@ -242,8 +244,8 @@ def _seeds(
     return seeds
 
 
-def _harm(row: _Row, target: Scalar) -> bool:
-    return row.truth is not None and row.truth != target and row.current != target
+def _harm(group: Group, target: Scalar) -> bool:
+    return group.truth is not None and group.truth != target and group.current != target
 
 
 def _bits(flags: Iterable[bool]) -> int:
@@ -268,7 +270,8 @@ def _candidate(
     output: str,
     target: Scalar,
     rated: Rated,
-    ids: Sequence[int],
+    groups: Sequence[Group],
+    learner: Learner,
     cite: int,
     origin: tuple[Test, ...] | None = None,
 ) -> Candidate:
@@ -285,7 +288,7 @@ def _candidate(
         then=tuple(then),
         description=_description(target, text, rated.source),
     )
-    cited = sorted(ids[i] for i in _members(rated.fixed))
+    cited = heapq.nsmallest(cite, (i for g in _members(rated.fixed) for i in groups[g].ids))
     return Candidate(
         rule=rule,
         target=target,
@@ -295,8 +298,8 @@ def _candidate(
         support=rated.fixes,
         harms=rated.harms,
         precision=rated.fixes / (rated.fixes + rated.harms),
-        covered=rated.captured.bit_count(),
-        decision_ids=tuple(cited[:cite]),
+        covered=learner.count(rated.captured),
+        decision_ids=tuple(cited),
     )
 
 

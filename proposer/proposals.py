@@ -96,10 +96,14 @@ def create_proposal(
     run: Mapping[str, Any] | None = None,
     window: Window | str | None = None,
     thresholds: ImpactThresholds | None = None,
+    forecast: Mapping[str, Any] | None = None,
 ) -> ProposalRecord:
     """A draft proposal of ``operations`` to version ``base`` (default: the latest) of ruleset
     ``name``, with the system's evidence; InvalidProposalError (nothing written) listing
-    every problem with the input, NotFoundError for an unknown ruleset or version."""
+    every problem with the input, NotFoundError for an unknown ruleset or version.
+    ``forecast`` is the system's out-of-sample estimate of exactly this change (the LLM
+    gateway passes the deterministic proposer's when a model submits one of its changes);
+    never an author's claim."""
     problems: list[Problem] = []
     text_field(author, "author", problems, limit=MAX_ACTOR)
     text_field(actor, "actor", problems, limit=MAX_ACTOR)
@@ -115,6 +119,7 @@ def create_proposal(
         window=_window(window),
         thresholds=thresholds,
         problems=problems,
+        forecast=forecast,
     )
     return record_draft(
         session, found, rationale=str(rationale), author=author, actor=actor, title=title, run=run

@@ -4,15 +4,20 @@ conjunction from a beam search, pruned and rounded (the scoring is described in
 :mod:`proposer.induce`).
 
 Case sets are Python ints used as bitsets, so rating a conjunction is a few ANDs and popcounts.
+A bit stands for a *group* of cases with the same facts and outcomes (:mod:`proposer.sample`),
+counted by its weight (:mod:`proposer.weights`).
 """
 
 from __future__ import annotations
 
+import functools
+import heapq
 import math
-from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 
 from proposer.conditions import Test
+from proposer.weights import Weights
 
 __all__ = ["Learner", "Rated", "Seed"]
 
@@ -41,16 +46,13 @@ class Rated:
     harms: int
     score: float
     source: str | None = None  # the rule this one widens (None: a new conjunction)
+    # Best first: score, then fewer conditions, rounder values, written order.
+    order: tuple[float, int, int, tuple[tuple[int, str, str], ...]] = field(
+        init=False, repr=False, compare=False
+    )
 
-    @property
-    def order(self) -> tuple[float, int, int, tuple[tuple[int, str, str], ...]]:
-        """Best first: score, then fewer conditions, rounder values, written order."""
-        return (
-            -self.score,
-            len(self.tests),
-            sum(t.roundness for t in self.tests),
-            tuple(t.key for t in self.tests),
-        )
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "order", (-self.score, *_shape(self.tests)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +72,10 @@ class Learner:
     caution: int  # pseudo-harms added when judging precision: small rules need a margin
     seeds: tuple[Seed, ...] = ()
     novel_precision: float = 1.0  # the precision bar for a new conjunction
+    weights: Weights = Weights.NONE
+    lookup: dict[Test, int] | None = None  # every test's and seed test's bits
+    _count: Callable[[int], int] = int.bit_count
+    lightest: int = 1  # the smallest weight of a group
 
     @classmethod
     def of(
@@ -87,6 +93,7 @@ class Learner:
         caution: int,
         seeds: Sequence[Seed] = (),
         novel_precision: float | None = None,
+        weights: Weights | None = None,
     ) -> Learner:
         first_is = [0] * (positions + 1)
         blocked = 0
@@ -98,9 +105,9 @@ class Learner:
         at_or_after = [0] * (positions + 2)
         for p in range(positions, -1, -1):
             at_or_after[p] = at_or_after[p + 1] | first_is[p]
-        weight = (
-            min_precision / (1 - min_precision) if min_precision < 1 else float(len(firsts) + 1)
-        )
+        weights = weights or Weights.ones(len(firsts))
+        total = weights.count((1 << len(firsts)) - 1)
+        weight = min_precision / (1 - min_precision) if min_precision < 1 else float(total + 1)
         return cls(
             tests=tuple(tests),
             first_is=tuple(first_is),
@@ -117,7 +124,29 @@ class Learner:
             caution=caution,
             seeds=tuple(seeds),
             novel_precision=min_precision if novel_precision is None else novel_precision,
+            weights=weights,
+            lookup={**dict(tests), **_seed_bits(seeds)},
+            _count=weights.counter(),
+            lightest=min(weights.values, default=1),
         )
+
+    @property
+    def count(self) -> Callable[[int], int]:
+        """The number of cases in a set of groups."""
+        return self._count
+
+    def supported(self, bits: int) -> bool:
+        """Whether the fixable cases in ``bits`` reach ``min_support`` (groups counted at
+        their lightest first: exact, and mostly without weighing them)."""
+        groups = bits.bit_count()
+        return groups * self.lightest >= self.min_support or (
+            groups > 0 and self.count(bits) >= self.min_support
+        )
+
+    def _bits(self, test: Test, seeds: Sequence[Seed]) -> int:
+        if self.lookup is not None and test in self.lookup:
+            return self.lookup[test]
+        return {**dict(self.tests), **_seed_bits(seeds)}[test]
 
     def cover(self, max_rules: int) -> list[Rated]:
         """Up to ``max_rules`` rules, each learned on the cases the earlier ones left: the best
@@ -133,8 +162,7 @@ class Learner:
             found.append(best)
             alive &= ~best.captured
             if best.source is not None:
-                lookup = {**dict(self.tests), **_seed_bits(seeds)}
-                bits = tuple(lookup[t] for t in best.tests)
+                bits = tuple(self._bits(t, seeds) for t in best.tests)
                 seeds.append(Seed(best.tests, bits, best.position, best.source))
         return found
 
@@ -145,19 +173,22 @@ class Learner:
         fixable = held & self.fixable
         if held & self.blocked:
             return None
-        if fixable.bit_count() < self.min_support:
+        if not self.supported(fixable):
             return None
-        best: Rated | None = None
+        found: tuple[int, int, int, float] | None = None  # position, fixes, harms, score
         for p in range(floor, len(self.first_is)):
             if not fixable & self.first_is[p]:
                 continue
             captured = held & self.at_or_after[p]
-            fixed = captured & self.fixable
-            fixes, harms = fixed.bit_count(), (captured & self.harmful).bit_count()
+            fixes, harms = self.count(captured & self.fixable), self.count(captured & self.harmful)
             score = fixes - self.weight * harms
-            if best is None or score >= best.score:  # ties: the later position, deciding less
-                best = Rated(tests, bits, p, captured, fixed, fixes, harms, score)
-        return best
+            if found is None or score >= found[3]:  # ties: the later position, deciding less
+                found = (p, fixes, harms, score)
+        if found is None:
+            return None
+        p, fixes, harms, score = found
+        captured = held & self.at_or_after[p]
+        return Rated(tests, bits, p, captured, captured & self.fixable, fixes, harms, score)
 
     def valid(self, rated: Rated) -> bool:
         bar = self.min_precision if rated.source is not None else self.novel_precision
@@ -200,49 +231,91 @@ class Learner:
 
     def best(self, alive: int) -> Rated | None:
         """The best valid conjunction of up to ``max_conditions`` tests, pruned and rounded."""
-        level: list[tuple[tuple[Test, ...], int]] = [((t,), b) for t, b in self.tests]
+        # A test holding for too few fixable cases is in no valid conjunction: skip it.
+        fixable = alive & self.fixable
+        viable = [(t, b) for t, b in self.tests if self.supported(b & fixable)]
+        level: list[tuple[tuple[Test, ...], int]] = [((t,), b) for t, b in viable]
         best: Rated | None = None
         for depth in range(1, self.max_conditions + 1):
-            rated = [r for tests, bits in level if (r := self.rate(tests, bits, alive)) is not None]
-            for r in rated:
-                if self.valid(r) and (best is None or r.order < best.order):
-                    best = r
+            rated, best = self._level(level, alive, best)
             if depth == self.max_conditions:
                 break
-            level = self._extend(self._beam(rated, alive))
+            level = self._extend(self._beam(rated, alive), viable, fixable)
         return None if best is None else self._round(self._prune(best, alive), alive)
 
+    def _level(
+        self, level: list[tuple[tuple[Test, ...], int]], alive: int, best: Rated | None
+    ) -> tuple[list[Rated], Rated | None]:
+        """Rate the conjunctions of one level (keeping ``best``, the best valid one so far),
+        skipping those that can neither enter the beam nor beat ``best``. Bounds, from the
+        fixable cases ``F`` a conjunction holds for and the harms ``H`` it holds for among the
+        cases no base rule decides (the fewest it can capture at any position): its precision
+        is at most ``F / (F + H)``, its score at most ``F - λH``, its gain at most ``F``
+        times ``log2(F / (F + H)) - base``. Taken by that bound on the gain, best first, the
+        result is the same as rating them all."""
+        count, fixable, base = self.count, alive & self.fixable, self._base(alive)
+        last = self.at_or_after[-1] & self.harmful & alive
+        bounded = []
+        for i, (_, bits) in enumerate(level):
+            f, h = count(bits & fixable), count(bits & last)
+            lift = math.log2(f / (f + h)) - base if f else 0.0
+            bounded.append((f * lift if lift > 0 else lift, f, h, i))
+        bounded.sort(key=lambda item: -item[0])
+        rated: list[Rated] = []
+        gains: list[float] = []  # a min-heap of the best ``beam`` gains so far
+        bar = self.novel_precision
+        for ceiling, f, h, i in bounded:
+            if len(gains) >= self.beam and ceiling < gains[0]:
+                if f < bar * (f + h + self.caution):
+                    continue  # never valid
+                if best is not None and f - self.weight * h < best.score:
+                    continue  # never better than the best
+            r = self.rate(*level[i], alive)
+            if r is None:
+                continue
+            rated.append(r)
+            g = _gain(r, base)
+            if len(gains) < self.beam:
+                heapq.heappush(gains, g)
+            elif g > gains[0]:
+                heapq.heapreplace(gains, g)
+            if self.valid(r) and (best is None or r.order < best.order):
+                best = r
+        return rated, best
+
+    def _base(self, alive: int) -> float:
+        fixable = self.count(alive & self.fixable)
+        harmful = self.count(alive & self.harmful)
+        return math.log2(fixable / (fixable + harmful)) if fixable else 0.0
+
     def _beam(self, rated: list[Rated], alive: int) -> list[Rated]:
-        fixable = (alive & self.fixable).bit_count()
-        harmful = (alive & self.harmful).bit_count()
-        base = math.log2(fixable / (fixable + harmful)) if fixable else 0.0
+        base = self._base(alive)
+        return sorted(rated, key=lambda r: (-_gain(r, base), r.order))[: self.beam]
 
-        def gain(r: Rated) -> float:
-            return r.fixes * (math.log2(r.fixes / (r.fixes + r.harms)) - base)
-
-        return sorted(rated, key=lambda r: (-gain(r), r.order))[: self.beam]
-
-    def _extend(self, beam: list[Rated]) -> list[tuple[tuple[Test, ...], int]]:
+    def _extend(
+        self, beam: list[Rated], tests: Sequence[tuple[Test, int]], fixable: int
+    ) -> list[tuple[tuple[Test, ...], int]]:
         seen: set[tuple[Test, ...]] = set()
         level: list[tuple[tuple[Test, ...], int]] = []
         for r in beam:
             used = {t.input for t in r.tests}
-            for test, bits in self.tests:
+            for test, bits in tests:
                 if test.input in used:
                     continue
-                tests = tuple(sorted((*r.tests, test), key=lambda t: t.key))
-                if tests not in seen:
-                    seen.add(tests)
-                    level.append((tests, r.bits & bits))
+                if not self.supported(r.bits & bits & fixable):
+                    continue  # rated None: too few fixable cases
+                joined = tuple(sorted((*r.tests, test), key=_key))
+                if joined not in seen:
+                    seen.add(joined)
+                    level.append((joined, r.bits & bits))
         return level
 
     def _conjunction(
         self, tests: tuple[Test, ...], alive: int, floor: int = 0, source: str | None = None
     ) -> Rated | None:
         bits = self.everyone
-        lookup = {**dict(self.tests), **_seed_bits(self.seeds)}
         for test in tests:
-            bits &= lookup[test]
+            bits &= self._bits(test, self.seeds)
         rated = self.rate(tests, bits, alive, floor)
         if rated is None:
             return None
@@ -284,6 +357,17 @@ class Learner:
 
 def _key(test: Test) -> tuple[int, str, str]:
     return test.key
+
+
+def _gain(r: Rated, base: float) -> float:
+    """FOIL's information gain of a rated conjunction over the alive cases' precision."""
+    return r.fixes * (math.log2(r.fixes / (r.fixes + r.harms)) - base)
+
+
+@functools.lru_cache(maxsize=65536)
+def _shape(tests: tuple[Test, ...]) -> tuple[int, int, tuple[tuple[int, str, str], ...]]:
+    """The tie-breaks of :attr:`Rated.order` after the score (cached: they are asked often)."""
+    return (len(tests), sum(t.roundness for t in tests), tuple(t.key for t in tests))
 
 
 def _seed_bits(seeds: Sequence[Seed]) -> dict[Test, int]:

@@ -17,6 +17,12 @@ Definitions (each case is one logged decision, evaluated under the base and the 
 * **exceptions**: cases whose result is an exception (a review value, no result, an error);
   ``errors`` are the cases whose stored facts the document does not accept (counted as
   exceptions with no result too).
+* **automated**: cases whose result is not an exception, and among them those with a *known
+  outcome* (the resolution's review output, else, for a decision that was not an exception,
+  the review output it was decided with) and those whose review output is that outcome:
+  ``agreement_rate`` is agreed / known, before and after (100% when nothing is known). This
+  is the agreement :mod:`proposer.trade` and ``rulebook proposer evaluate`` measure, and the
+  one the proposer's ceiling on agreement loss applies to.
 * **mismatches**: cases where the base's replay differs from the stored decision (outputs,
   deciding rules, matched rules or exception flag). The base is the version the backtest
   compares against, not necessarily the one that decided: a window that spans other versions
@@ -34,7 +40,16 @@ from typing import Any
 
 from proposer.backtest.window import Window
 
-__all__ = ["MAX_CELLS", "NO_RESULT", "OTHER", "Backtest", "ChangedDecision", "label", "rate"]
+__all__ = [
+    "MAX_CELLS",
+    "NO_RESULT",
+    "OTHER",
+    "Backtest",
+    "ChangedDecision",
+    "label",
+    "rate",
+    "trade_points",
+]
 
 MAX_CELLS = 1000
 NO_RESULT = "(no result)"
@@ -47,8 +62,21 @@ def label(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value, sort_keys=True)
 
 
-def rate(part: int, whole: int) -> float | None:
-    return round(part / whole, 6) if whole else None
+def trade_points(report: Mapping[str, Any] | None) -> tuple[float, float] | None:
+    """(automation, agreement of automated decisions) gained, in points, from a backtest
+    report's ``to_dict()`` form; None for a report without them (stored before they were)."""
+    automated = (report or {}).get("automated")
+    cases = (report or {}).get("cases")
+    if not isinstance(automated, Mapping) or not cases:
+        return None
+    automation = 100 * (automated["after"] - automated["before"]) / cases
+    before = automated["agreement_before_rate"]
+    after = automated["agreement_after_rate"]
+    return automation, 100 * (after - before)
+
+
+def rate(part: int, whole: int, empty: float | None = None) -> float | None:
+    return round(part / whole, 6) if whole else empty
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +116,10 @@ class Backtest:
     exceptions_after: int
     errors_before: int
     errors_after: int
+    known_before: int
+    known_after: int
+    agreed_before: int
+    agreed_after: int
     mismatches: int
     other_versions: int
     changed_decisions: tuple[ChangedDecision, ...]
@@ -118,6 +150,16 @@ class Backtest:
                 "after_rate": rate(self.exceptions_after, n),
             },
             "errors": {"before": self.errors_before, "after": self.errors_after},
+            "automated": {
+                "before": n - self.exceptions_before,
+                "after": n - self.exceptions_after,
+                "known_before": self.known_before,
+                "known_after": self.known_after,
+                "agreed_before": self.agreed_before,
+                "agreed_after": self.agreed_after,
+                "agreement_before_rate": rate(self.agreed_before, self.known_before, empty=1.0),
+                "agreement_after_rate": rate(self.agreed_after, self.known_after, empty=1.0),
+            },
             "replay": {"mismatches": self.mismatches, "other_versions": self.other_versions},
             "changed_decisions": {
                 "total": self.changed,

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from proposer.backtest.report import Backtest, ChangedDecision, Matrices, labels
 from proposer.backtest.window import Window
-from proposer.cases import agrees
+from proposer.cases import agrees, engine_value, review_output
 from proposer.errors import BacktestError
 from rules.core.document import Document
 from rules.core.engine import CompiledRuleset
@@ -58,6 +58,10 @@ class _Tally:
     exceptions_after: int = 0
     errors_before: int = 0
     errors_after: int = 0
+    known_before: int = 0
+    known_after: int = 0
+    agreed_before: int = 0
+    agreed_after: int = 0
     mismatches: int = 0
     other_versions: int = 0
     listed: list[ChangedDecision] = field(default_factory=list)
@@ -82,6 +86,8 @@ class _Evaluator:
     def __init__(self, base: CompiledRuleset, candidate: CompiledRuleset) -> None:
         self.base, self.candidate = base, candidate
         self.names = tuple(o.name for o in base.doc.outputs)
+        self.output = review_output(base.doc)
+        self.review = tuple(base.doc.review.values) if base.doc.review is not None else ()
         # Facts valid for the base are valid for a candidate with the same inputs.
         self.same_inputs = base.doc.inputs == candidate.doc.inputs
         self._cache: dict[tuple[tuple[str, Any], ...], _Outcome] = {}
@@ -113,6 +119,32 @@ def _valid(compiled: CompiledRuleset, facts: Mapping[str, Any]) -> dict[str, Any
         return compiled.validate(dict(facts))
     except FactsError:
         return None
+
+
+def _known(case: LoggedCase, output: str, review: tuple[Any, ...]) -> Any:
+    """The case's known outcome: the resolution's review output, else, for a decision that
+    was not an exception, the review output it was decided with (None: unknown)."""
+    if case.resolution is not None and case.resolution.get(output) is not None:
+        return case.resolution.get(output)
+    return None if case.exception else engine_value(case.outputs, output, review)
+
+
+def _agreement(
+    tally: _Tally, case: LoggedCase, outcome: _Outcome, output: str, review: tuple[Any, ...]
+) -> None:
+    known = _known(case, output, review)
+    if known is None:
+        return
+    for after, result in ((False, outcome.base), (True, outcome.candidate)):
+        if result is None or result.exception:
+            continue
+        agreed = engine_value(result.outputs, output, review) == known
+        if after:
+            tally.known_after += 1
+            tally.agreed_after += agreed
+        else:
+            tally.known_before += 1
+            tally.agreed_before += agreed
 
 
 def _count(tally: _Tally, case: LoggedCase, outcome: _Outcome, base_version: int | None) -> None:
@@ -177,7 +209,9 @@ def _replay(
         batch=batch,
     )
     for case in cases:
-        _count(tally, case, evaluate(case.facts), base_version)
+        outcome = evaluate(case.facts)
+        _count(tally, case, outcome, base_version)
+        _agreement(tally, case, outcome, evaluate.output, evaluate.review)
     return tally
 
 
@@ -226,6 +260,10 @@ def backtest(
         exceptions_after=tally.exceptions_after,
         errors_before=tally.errors_before,
         errors_after=tally.errors_after,
+        known_before=tally.known_before,
+        known_after=tally.known_after,
+        agreed_before=tally.agreed_before,
+        agreed_after=tally.agreed_after,
         mismatches=tally.mismatches,
         other_versions=tally.other_versions,
         changed_decisions=tuple(tally.listed),

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import random
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +18,7 @@ import click
 from sqlalchemy.exc import SQLAlchemyError
 
 from proposer.cases import Case, engine_value, resolved_value, review_output
+from proposer.choice import points
 from proposer.evaluate import REPRODUCE, Evaluation, evaluate
 from proposer.induce import Candidate, induce
 from rules.cli.output import echo_json, fail, json_option, read_bytes
@@ -30,7 +31,15 @@ from rules.store.demo import DEMO_CSV, DEMO_RULESET, DEMO_SPEC
 from rules.store.history.columns import plan_columns
 from rules.store.history.rows import prepare_rows, read_csv
 
-__all__ = ["SETTINGS", "evaluate_", "frontier", "frontier_", "proposer", "summary_lines"]
+__all__ = [
+    "SETTINGS",
+    "evaluate_",
+    "frontier",
+    "frontier_",
+    "frontier_lines",
+    "proposer",
+    "summary_lines",
+]
 
 MAX_ROUNDS = 50
 # The induction settings the frontier compares: label, keyword arguments of induce().
@@ -60,18 +69,59 @@ def _points(before: float, after: float) -> str:
     return f"{before:.1%} -> {after:.1%} ({100 * (after - before):+.1f} points)"
 
 
+def _pair(automation: float, agreement: float) -> str:
+    return f"{points(automation)} / {points(agreement, 2)}"
+
+
+def _estimate(forecast: Mapping[str, Any] | None) -> str:
+    if forecast is None:
+        return "(none)"
+    a, g = forecast["automation_points"], forecast["agreement_points"]
+    return (
+        f"{points(a['expected'])} ({points(a['low'])} to {points(a['high'])}) / "
+        f"{points(g['expected'], 2)} ({points(g['low'], 2)} to {points(g['high'], 2)})"
+    )
+
+
+def frontier_lines(result: Evaluation) -> list[str]:
+    """The first run's proposals: backtest, forecast and held-out change, side by side."""
+    lines = [
+        f"  frontier of round 1 (ceiling {result.max_loss:g} points of agreement lost), points "
+        "of automation / of agreement:"
+    ]
+    for row in result.frontier:
+        data = row.to_dict(result.before)
+        held, inside = data["held_out"], data["inside_range"] or {}
+        marks = ", ".join(f"{k} {'inside' if v else 'OUTSIDE'}" for k, v in inside.items())
+        lines += [
+            f"    #{row.proposal_id} {row.role or '-'}: {row.title}",
+            f"      backtest (fitted) "
+            f"{_pair(row.in_sample['automation_points'], row.in_sample['agreement_points'])}; "
+            "expected "
+            f"{_estimate(row.forecast)}; held out "
+            f"{_pair(held['automation_points'], held['agreement_points'])} ({marks or '-'})",
+        ]
+    cal = result.calibration()
+    lines.append(
+        f"  calibration: {cal['inside']} of {cal['intervals']} held-out changes inside the "
+        f"stated {0.9:.0%} range ({cal['automation_inside']} of {cal['proposals']} for "
+        f"automation, {cal['agreement_inside']} for agreement)"
+    )
+    return lines
+
+
 def summary_lines(result: Evaluation) -> list[str]:
-    """The evaluation for a person: what was accepted and the held-out figures."""
+    """The evaluation for a person: the frontier, what was accepted, the held-out figures."""
     lines = [
         f"{result.ruleset} on {result.file}: learned from {result.history:,} rows (odd "
-        f"case_id), measured on {result.held_out:,} held-out rows (even case_id)"
+        f"case_id), measured on {result.held_out:,} held-out rows (even case_id)",
+        *frontier_lines(result),
     ]
-    for n, rule in enumerate(result.accepted, start=1):
+    for n, item in enumerate(result.accepted, start=1):
         lines.append(
-            f"  round {n}: proposal #{rule.proposal_id} accepted as version {rule.version} "
-            f"({rule.impact or '?'} impact, approved by {', '.join(rule.approvers)}): "
-            f"{rule.text} [{rule.rule_id}, "
-            f"{'before ' + rule.before if rule.before else 'at the end'}]"
+            f"  round {n}: proposal #{item.proposal_id} accepted as version {item.version} "
+            f"({item.impact or '?'} impact, approved by {', '.join(item.approvers)}): "
+            f"{item.title}"
         )
     if len(result.accepted) < result.rounds:
         lines.append(f"  round {len(result.accepted) + 1}: the proposer had no proposal; stopped")
@@ -100,14 +150,14 @@ def proposer() -> None:
     """Measure the proposer."""
 
 
-def _run(data: bytes, file_name: str, rounds: int) -> Evaluation:
+def _run(data: bytes, file_name: str, rounds: int, max_loss: float | None) -> Evaluation:
     with tempfile.TemporaryDirectory(prefix="rulebook-evaluate-") as folder:
         url = f"sqlite:///{Path(folder) / 'evaluation.sqlite3'}"
         db: Database | None = None
         try:
             upgrade(url)
             db = Database(url)
-            return evaluate(db, data, file_name=file_name, rounds=rounds)
+            return evaluate(db, data, file_name=file_name, rounds=rounds, max_loss=max_loss)
         except SQLAlchemyError as exc:
             raise database_error(exc, url) from exc
         finally:
@@ -127,29 +177,41 @@ def _run(data: bytes, file_name: str, rounds: int) -> Evaluation:
 @click.option(
     "--rounds",
     type=click.IntRange(1, MAX_ROUNDS),
-    default=5,
+    default=1,
     show_default=True,
     help="At most this many propose-accept-activate rounds.",
 )
+@click.option(
+    "--max-loss",
+    type=click.FloatRange(0, 100),
+    metavar="POINTS",
+    help="The ceiling on agreement lost, in points (default: "
+    "RULEBOOK_PROPOSER_MAX_AGREEMENT_LOSS, else 3).",
+)
 @click.option("--out", metavar="FILE.json", help="Also write the results, as JSON, to FILE.")
 @json_option
-def evaluate_(csv_file: str, rounds: int, out: str | None, as_json: bool) -> None:
-    """Learn from the odd case_ids, accept the proposals, measure on the even ones.
+def evaluate_(
+    csv_file: str, rounds: int, max_loss: float | None, out: str | None, as_json: bool
+) -> None:
+    """Learn from the odd case_ids, offer the frontier, measure it on the even ones.
 
     Builds a scratch database, records the demo ruleset as version 1, imports the rows with an
-    odd case_id with their real outcomes, runs the deterministic proposer and accepts its best
-    proposal through the review service (two approvers when it is high impact) for up to
-    --rounds rounds, then decides every even case_id row under version 1 and the final version
-    and reports automation, agreement with the real outcome, protected inputs used and
-    citation verdicts."""
+    odd case_id with their real outcomes and runs the deterministic proposer: each proposal's
+    candidate decides every even case_id row, beside its backtest and its forecast. The
+    proposal expected to automate most is accepted through the review service (two approvers
+    when it is high impact) and activated, for up to --rounds rounds; every even case_id row
+    is then decided under version 1 and the final version. Reports automation, agreement with
+    the real outcome, calibration of the forecasts, protected inputs used and citation
+    verdicts."""
     path = Path(csv_file)
     try:
-        result = _run(read_bytes(csv_file), path.name, rounds)
+        result = _run(read_bytes(csv_file), path.name, rounds, max_loss)
     except RulebookError as exc:
         fail(exc, as_json)
     shown = out if out is not None else "FILE.json"
     data: dict[str, Any] = {
-        "reproduce": REPRODUCE.format(csv=_shown(path), rounds=rounds, out=shown),
+        "reproduce": REPRODUCE.format(csv=_shown(path), rounds=rounds, out=shown)
+        + ("" if max_loss is None else f" --max-loss {max_loss:g}"),
         **result.to_dict(),
     }
     if out is not None:

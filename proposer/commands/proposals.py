@@ -12,6 +12,7 @@ from typing import Any
 
 import click
 
+from proposer.choice import points
 from proposer.commands.backtest import backtest_lines
 from proposer.commands.propose import summary_lines
 from proposer.evidence import IMPACTS
@@ -73,8 +74,16 @@ def _brief(record: ProposalRecord) -> dict[str, Any]:
         "impact": evidence.get("impact"),
         "changed": evidence.get("backtest", {}).get("changed"),
         "agreement": evidence.get("backtest", {}).get("agreement"),
+        "forecast": _expected(evidence.get("forecast")),
     }
     return out
+
+
+def _expected(forecast: Any) -> dict[str, Any] | None:
+    """The forecast's expected figures and ranges, for a list entry."""
+    if not isinstance(forecast, Mapping) or forecast.get("kind") != "out_of_sample_estimate":
+        return None
+    return {k: forecast[k] for k in ("method", "automation_points", "agreement_points")}
 
 
 def _block(title: str, data: Any) -> Iterator[str]:
@@ -100,14 +109,38 @@ def _evidence_lines(evidence: Mapping[str, Any]) -> Iterator[str]:
     impact = evidence["impact"]
     yield f"impact: {impact['level']}"
     yield from (f"  {r['code']}: {r['message']}" for r in impact["reasons"])
-    yield "backtest:"
+    yield "backtest (fitted: measured on the decisions the change was made from):"
     yield from backtest_lines(evidence["backtest"], LISTED)
+    yield from _forecast_lines(evidence.get("forecast"))
     yield "static checks:"
     yield from (f"  {p['code']} {p['location']}: {p['message']}" for p in evidence["checks"])
     if not evidence["checks"]:
         yield "  none"
     scope = evidence["scope"]
     yield f"scope: rules {', '.join(scope['rules']) or '-'}; inputs {', '.join(scope['inputs'])}"
+
+
+def _forecast_lines(forecast: Any) -> Iterator[str]:
+    """The out-of-sample estimate, labelled as one, beside the backtest."""
+    if not isinstance(forecast, Mapping) or forecast.get("kind") != "out_of_sample_estimate":
+        yield "forecast: none (an estimate exists only for a change the deterministic proposer"
+        yield "  learned as it stands; the backtest above is in sample)"
+        return
+    yield f"forecast (an out-of-sample estimate, not a measurement; {forecast['method']}):"
+    for name in ("automation_points", "agreement_points"):
+        e = forecast[name]
+        label = name.replace("_points", "")
+        yield (
+            f"  {label:<11} expected {points(e['expected'], 2)} pts, "
+            f"{forecast['level']:.0%} range {points(e['low'], 2)} to {points(e['high'], 2)}"
+        )
+    for n, fold in enumerate(forecast.get("folds", []), start=1):
+        fit, measured = fold["fit"], fold["measured"]
+        yield (
+            f"  fold {n}: learned on {fold['learned_on']:,}, fit {points(fit['automation_points'])}"
+            f" / {points(fit['agreement_points'], 2)}; measured on {fold['measured_on']:,}: "
+            f"{points(measured['automation_points'])} / {points(measured['agreement_points'], 2)}"
+        )
 
 
 def _show_lines(record: ProposalRecord) -> Iterator[str]:

@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from proposer.backtest import Window, backtest
+from proposer.baseline import forecast_for
 from proposer.candidate import apply
 from proposer.citations import check_citations
 from proposer.llm.context import Denied, ToolContext
@@ -117,6 +118,8 @@ def submit_proposal(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
         raise Denied(problem.message, [problem], verdict="limit")
     _, candidate = _change(ctx, args)
     verdicts = _citation_check(ctx, candidate, list(args["citations"]))
+    # The system's estimate, when the change is exactly one the frontier offered this run.
+    forecast = forecast_for(ctx.frontier, candidate.hash) if ctx.frontier is not None else None
     try:
         with ctx.session.begin_nested():
             record = create_proposal(
@@ -130,6 +133,7 @@ def submit_proposal(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
                 title=args.get("title"),
                 base=ctx.base,
                 run=ctx.run_ref(),
+                forecast=forecast,
             )
     except RulebookError as exc:
         raise Denied(str(exc).splitlines()[0], exc.problems) from exc
@@ -142,5 +146,6 @@ def submit_proposal(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
         "impact": record.impact,
         "citations": verdicts,
         "backtest": {k: report.get(k) for k in ("cases", "changed", "agreement", "exceptions")},
+        "forecast": None if forecast is None else "attached: the frontier's estimate",
         "proposals_left": ctx.proposal_limit - len(ctx.proposals),
     }

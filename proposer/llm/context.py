@@ -49,24 +49,37 @@ class ToolContext:
     run_ref: Callable[[], Mapping[str, Any] | None]
     proposals: list[ProposalRecord] = field(default_factory=list)
     known: tuple[str, ...] | None = None
+    withheld: tuple[str, ...] | None = None
+    frontier: Any = None  # the deterministic proposer's frontier, computed once per run
 
     def known_pii(self) -> tuple[str, ...]:
         """Every text value of a PII input in the ruleset's log (read once per run, at most
         ``MAX_KNOWN``), to scrub from what the model is shown: a note may name another
         applicant than its own case's."""
         if self.known is None:
-            names = [i.name for i in self.doc.inputs if i.pii]
-            found: set[str] = set()
-            if names:
-                for case in stream_cases(self.session, self.ruleset):
-                    for name in names:
-                        value = case.facts.get(name)
-                        if isinstance(value, str) and len(value) >= MIN_SECRET:
-                            found.add(value)
-                    if len(found) >= MAX_KNOWN:
-                        break
-            self.known = tuple(sorted(found))
+            self.known = self._texts([i.name for i in self.doc.inputs if i.pii])
         return self.known
+
+    def known_withheld(self) -> tuple[str, ...]:
+        """Every text value of a PII or protected input in the ruleset's log (read once per
+        run, at most ``MAX_KNOWN``): what is scrubbed from results drawn from many cases at
+        once, such as conditions induced from them."""
+        if self.withheld is None:
+            hidden = [i.name for i in self.doc.inputs if i.pii or i.protected]
+            self.withheld = self._texts(hidden)
+        return self.withheld
+
+    def _texts(self, names: list[str]) -> tuple[str, ...]:
+        found: set[str] = set()
+        if names:
+            for case in stream_cases(self.session, self.ruleset):
+                for name in names:
+                    value = case.facts.get(name)
+                    if isinstance(value, str) and len(value) >= MIN_SECRET:
+                        found.add(value)
+                if len(found) >= MAX_KNOWN:
+                    break
+        return tuple(sorted(found))
 
     @property
     def view(self) -> CaseView:

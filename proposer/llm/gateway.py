@@ -11,11 +11,12 @@ the reason, and the JSON text the model is sent back. In order, a call is
    protected, PII or unknown input; citations of decisions that are not this ruleset's, or
    none verified; a decision of another ruleset): ``denied``.
 
-The allow-list: ``read_ruleset``, ``query_exceptions``, ``read_case``, ``run_backtest`` (read
-only) and ``submit_proposal`` (the one write; a draft proposal). Handlers only see the run's
-ruleset and base version; what they return passes :mod:`proposer.llm.views` (PII removed, case
-data wrapped as untrusted data). No handler error escapes as an exception: the proposer's and
-the rules' errors become denials with their located problems. Every call, allowed or not, is
+The allow-list: ``read_ruleset``, ``query_exceptions``, ``read_case``, ``read_frontier``,
+``run_backtest`` (read only) and ``submit_proposal`` (the one write; a draft proposal).
+Handlers only see the run's ruleset and base version; what they return passes
+:mod:`proposer.llm.views` (PII removed, case data wrapped as untrusted data). No handler
+error escapes as an exception: the proposer's and the rules' errors become denials with their
+located problems. Every call, allowed or not, is
 appended to :attr:`Gateway.log` with its verdict and reason.
 """
 
@@ -31,7 +32,7 @@ from typing import Any
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from proposer.llm import changes, reads
+from proposer.llm import changes, offers, reads
 from proposer.llm.budget import Budget, Stop
 from proposer.llm.context import Denied, ToolContext
 from proposer.llm.settings import LlmSettings
@@ -51,6 +52,7 @@ HANDLERS: dict[str, Handler] = {
     "read_ruleset": reads.read_ruleset,
     "query_exceptions": reads.query_exceptions,
     "read_case": reads.read_case,
+    "read_frontier": offers.read_frontier_tool,
     "run_backtest": changes.run_backtest,
     "submit_proposal": changes.submit_proposal,
 }

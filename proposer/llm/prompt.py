@@ -18,7 +18,7 @@ from typing import Any
 
 __all__ = ["PROMPT_VERSION", "Prompt", "load_prompt"]
 
-PROMPT_VERSION = "propose-v1"
+PROMPT_VERSION = "propose-v2"
 _VERSION = re.compile(r"[a-z][a-z0-9-]*-v[0-9]+\Z")
 _SECTION = re.compile(r"^<!-- (system|user) -->\n", re.MULTILINE)
 

@@ -2,7 +2,7 @@
 (:mod:`proposer.llm.schema`), in OpenAI's format for the model. ``TOOL_SCHEMA_VERSION`` hashes
 them, so a run record says exactly which tool contract the model saw.
 
-Four tools only read; ``submit_proposal`` is the one write, and it only creates a draft.
+Five tools only read; ``submit_proposal`` is the one write, and it only creates a draft.
 """
 
 from __future__ import annotations
@@ -84,6 +84,18 @@ TOOLS: dict[str, ToolSpec] = {
             "One logged decision of this ruleset: facts, outputs, deciding and matching rules, "
             "and its human resolution with the person's note.",
             (Param("decision_id", "integer", "the decision's id", required=True, low=1),),
+        ),
+        ToolSpec(
+            "read_frontier",
+            "The deterministic proposer's frontier: the rule changes induction finds in the "
+            "resolved cases, from a conservative one to bolder ones within the ceiling on "
+            "agreement lost, each with its operations (usable as they are or changed, in "
+            "run_backtest and submit_proposal), its rules' conditions, the first decisions it "
+            "fixes (to cite), its backtest trade and its expected out-of-sample trade.",
+            (
+                Param("target", "scalar", "only changes whose first rules give this value"),
+                Param("max_offers", "integer", "changes listed (default 5)", low=1, high=10),
+            ),
         ),
         ToolSpec(
             "run_backtest",

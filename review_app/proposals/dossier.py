@@ -31,6 +31,7 @@ from review_app.proposals.evidence import (
     impact_view,
     scope_view,
 )
+from review_app.proposals.forecast import ForecastView, forecast_view
 from review_app.proposals.ruletext import (
     DiffLine,
     SideRow,
@@ -72,6 +73,7 @@ class Dossier:
     document_diff: tuple[DiffLine, ...]
     citations: Citations
     backtest: BacktestView | None
+    forecast: ForecastView | None
     matrices: tuple[Matrix, ...]
     changed: ChangedPage
     checks: tuple[CheckRow, ...]
@@ -161,6 +163,7 @@ def build(
         document_diff=document_diff(base, record.candidate),
         citations=citations(found),
         backtest=backtest_view(found),
+        forecast=forecast_view(found),
         matrices=matrices(found, base),
         changed=changed_page(found, page, CHANGED_PAGE_SIZE, facts_of, base, pii_reader),
         checks=checks(found),

@@ -156,28 +156,55 @@ def _limits(limits: Mapping[str, Any]) -> str:
     return ", ".join(f"{k.replace('_', ' ')} {plain(v)}" for k, v in limits.items()) or "—"
 
 
-def _baseline(run: Mapping[str, Any]) -> RunView:
-    induced = part(run, "induced")
+def _rule_line(induced: Mapping[str, Any]) -> str:
     precision = induced.get("precision")
-    facts = (
-        ("Proposer", "baseline: rule induction from the exceptions people resolved"),
-        ("Resolved cases analysed", _text(run.get("cases"))),
-        ("Target outcome", _text(induced.get("target"))),
-        ("Conditions found", "; ".join(map(str, induced.get("conditions") or ())) or "—"),
-        (
-            "Support",
-            f"{_text(induced.get('support'))} resolved cases it decides as people did, "
-            f"{_text(induced.get('harms'))} it would decide against them",
-        ),
-        ("Precision", f"{precision:.1%}" if isinstance(precision, int | float) else "—"),
-        (
-            "Rank",
-            f"{_text(run.get('rank'))} (gain {_text(run.get('gain'))}, risk "
-            f"{_text(run.get('risk'))}, score {_text(run.get('score'))})",
-        ),
-        ("Window", window_text(part(run, "window"))),
+    shown = f"{precision:.1%}" if isinstance(precision, int | float) else "—"
+    return (
+        f"{_text(induced.get('target'))} when "
+        f"{'; '.join(map(str, induced.get('conditions') or ())) or '—'}: "
+        f"{_text(induced.get('support'))} resolved cases it decides as people did, "
+        f"{_text(induced.get('harms'))} it would decide against them (precision {shown})"
     )
-    return RunView("baseline", "Baseline proposer run record", facts)
+
+
+def _baseline(run: Mapping[str, Any]) -> RunView:
+    found = run.get("induced")
+    # One rule per proposal in records made before proposals could hold several.
+    rules = (
+        [found]
+        if isinstance(found, Mapping)
+        else [r for r in found or () if isinstance(r, Mapping)]
+    )
+    recipe = part(run, "recipe")
+    facts: list[tuple[str, str]] = [
+        ("Proposer", "baseline: rule induction from the exceptions people resolved"),
+        ("Decisions learned from", _text(run.get("cases"))),
+    ]
+    if run.get("role"):
+        facts.append(
+            (
+                "Place on the frontier",
+                f"{_text(run.get('role'))}, {_text(recipe.get('target'))} "
+                f"(shown {_text(run.get('rank'))}; ceiling "
+                f"{_text(run.get('max_agreement_loss'))} points of agreement)",
+            )
+        )
+    if recipe:
+        facts.append(
+            (
+                "How it was learned",
+                f"induction at {_text(recipe.get('setting'))}, its first "
+                f"{_text(recipe.get('rules'))} rule(s)"
+                + (
+                    f", then {recipe['repair_rules']} repair rule(s)"
+                    if recipe.get("repair_rules")
+                    else ""
+                ),
+            )
+        )
+    facts += [(f"Rule {n}", _rule_line(r)) for n, r in enumerate(rules, start=1)]
+    facts.append(("Window", window_text(part(run, "window"))))
+    return RunView("baseline", "Baseline proposer run record", tuple(facts))
 
 
 def run_view(run: Mapping[str, Any] | None) -> RunView | None:

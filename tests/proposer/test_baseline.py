@@ -106,9 +106,8 @@ def test_proposals_with_verified_citations_on_allowed_inputs(db: Database) -> No
         assert record.run is not None
         assert record.run["proposer"] == AUTHOR
         assert record.run["cases"] == SLICE
-        assert str(record.run["induced"]["support"]) in record.rationale.replace(",", "")
-    scores = [r.run["score"] for r in records if r.run is not None]
-    assert scores == sorted(scores, reverse=True)
+        for induced in record.run["induced"]:
+            assert str(induced["support"]) in record.rationale.replace(",", "")
     assert [r.run["rank"] for r in records if r.run is not None] == list(range(1, len(records) + 1))
     with db.session() as s:
         assert audit.verify(s).ok
@@ -141,7 +140,9 @@ def test_same_log_same_proposals_and_no_duplicates(db: Database) -> None:
     assert [r.id for r in second] != [r.id for r in first]
 
 
-def test_limit_keeps_the_best(db: Database) -> None:
+def test_limit_keeps_the_first_choice(db: Database) -> None:
+    """``limit`` takes the frontier's offers in their order of choice (the conservative one
+    first): one proposal is one of the five, the same byte for byte (but its rank)."""
     load(db)
     best = run(db, limit=1, induction=LENIENT)
     assert len(best) == 1
@@ -149,7 +150,13 @@ def test_limit_keeps_the_best(db: Database) -> None:
         reject_proposal(s, best[0].id, actor="user:bob", reason="compare")
     everything = run(db, limit=5, induction=LENIENT)
     assert len(everything) >= 2
-    assert comparable(everything[0]) == comparable(best[0])
+
+    def unranked(record: ProposalRecord) -> dict[str, Any]:
+        data = comparable(record)
+        data["run"] = {k: v for k, v in data["run"].items() if k != "rank"}
+        return data
+
+    assert unranked(best[0]) in [unranked(r) for r in everything]
 
 
 def test_window_and_empty_log(db: Database) -> None:

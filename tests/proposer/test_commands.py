@@ -83,6 +83,9 @@ def test_propose_prints_each_proposal(db: Database) -> None:
     assert result.exit_code == 0, result.output
     assert "1 draft proposal(s)" in result.stdout
     assert "citations verified" in result.stdout
+    # a run drafts what the frontier offers that is not already an open proposal
+    rest = run(db, "propose", NAME, "--limit", "50", "--window", "last:500")
+    assert rest.exit_code == 0, rest.output
     again = run(db, "propose", NAME, "--limit", "1", "--window", "last:500")
     assert "already proposed" in again.stdout
 

@@ -68,9 +68,6 @@ PASSWORD = "correct horse battery staple"
 ANALYST = "ann"
 APPROVERS = ("bea", "cal")
 SETUP = "cli:e2e"
-# The full demo log gives one draft with induce's defaults; these settings (as in
-# tests/proposer/test_baseline.py) give two, so the queue shows more than one row.
-LENIENT = {"min_precision": 0.93, "novel_precision": 0.93, "widen": False}
 
 
 def chromium_path() -> str:
@@ -86,7 +83,8 @@ def chromium_path() -> str:
 
 @dataclass(frozen=True, slots=True)
 class Seeded:
-    """The demo database: the baseline drafts (best first) and an API key's plaintext."""
+    """The demo database: the baseline drafts (the frontier, as listed) and an API key's
+    plaintext."""
 
     proposals: tuple[ProposalRecord, ...]
     api_key: str
@@ -104,7 +102,8 @@ def seed(url: str) -> Seeded:
                 accounts.create_user(s, name, "approver", PASSWORD, SETUP)
             _, token = accounts.create_api_key(s, "e2e", ["decide", "read"], SETUP)
         with db.session() as s:
-            drafts = propose_baseline(s, NAME, actor=SETUP, induction=LENIENT)
+            # The frontier: a conservative draft and bolder ones, so the queue has several rows.
+            drafts = propose_baseline(s, NAME, actor=SETUP)
     finally:
         db.dispose()
     return Seeded(tuple(drafts), token)
@@ -274,9 +273,10 @@ def shots() -> Path | None:
     return Path(folder) if folder else None
 
 
-def shoot(page: Page, name: str, until: str | None = None) -> None:
-    """``page`` as ``name.png`` in :func:`shots`' folder, if set: the full page, or down to
-    the element ``until`` (a selector) when the whole page is too long for a README."""
+def shoot(page: Page, name: str, until: str | None = None, since: str | None = None) -> None:
+    """``page`` as ``name.png`` in :func:`shots`' folder, if set: the full page, or from the
+    element ``since`` down to the element ``until`` (selectors) when the whole page is too
+    long for a README."""
     folder = shots()
     if folder is None:
         return
@@ -286,5 +286,10 @@ def shoot(page: Page, name: str, until: str | None = None) -> None:
         box, size = page.locator(until).bounding_box(), page.viewport_size
         assert box is not None, f"{until} is not on {page.url}"
         assert size is not None
-        clip = {"x": 0, "y": 0, "width": size["width"], "height": box["y"] - 8}
+        top = 0.0
+        if since is not None:
+            start = page.locator(since).bounding_box()
+            assert start is not None, f"{since} is not on {page.url}"
+            top = max(start["y"] - 16, 0.0)
+        clip = {"x": 0, "y": top, "width": size["width"], "height": box["y"] - 8 - top}
     page.screenshot(path=str(folder / f"{name}.png"), full_page=True, clip=clip)

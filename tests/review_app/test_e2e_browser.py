@@ -84,9 +84,11 @@ class Site:
 
 
 def choose(seeded: Seeded) -> Target:
-    """The first high-impact draft whose new rule has a ``pirat <= limit`` condition; the
-    analyst raises that limit by 0.03."""
+    """The first high-impact draft of one rule whose rule has a ``pirat <= limit`` condition;
+    the analyst raises that limit by 0.03."""
     for record in seeded.proposals:
+        if len(record.operations) != 1:
+            continue  # a change of several rules: the walkthrough edits one rule
         rule = added_rule(record)
         leaves = rule["when"].get("all", [rule["when"]])
         limits = [x["value"] for x in leaves if (x["input"], x["op"]) == ("pirat", "le")]
@@ -205,6 +207,23 @@ def first_approval(page: Page, browser: Browser, site: Site) -> None:
     sign_out(page)
 
 
+def a_bolder_proposal_shows_its_forecast(page: Page, site: Site) -> None:
+    """The boldest draft, as the proposer made it: its forecast beside the backtest, an
+    estimate with its range, labelled as one."""
+    bold = next(r for r in site.seeded.proposals if (r.run or {}).get("role") == "boldest")
+    forecast = (bold.evidence or {})["forecast"]
+    sign_in(page, site.base, ANALYST)
+    visit(page, f"{site.base}/proposals/{bold.id}")
+    section = text(page.locator("section", has=page.locator("#forecast")))
+    assert section.startswith("Forecast: an out-of-sample estimate"), section
+    assert "It is an estimate, not a measurement." in section
+    low = f"{forecast['automation_points']['low']:+.2f}".replace("-", "\u2212")
+    high = f"{forecast['automation_points']['high']:+.2f}".replace("-", "\u2212")
+    assert f"{low} to {high}" in section, section
+    shoot(page, "dossier-forecast", since="#backtest", until="#changed")
+    sign_out(page)
+
+
 def second_approval_and_activation(page: Page, site: Site) -> None:
     t = site.target
     sign_in(page, site.base, APPROVERS[1])
@@ -294,6 +313,7 @@ def test_an_edited_proposal_is_accepted_activated_and_decides(
     page = new_page(chromium, DESKTOP)
     analyst_edits_and_submits(page, site)
     first_approval(page, chromium, site)
+    a_bolder_proposal_shows_its_forecast(page, site)
     second_approval_and_activation(page, site)
     decision_uses_the_new_version(site)
     history_shows_it(page, site)

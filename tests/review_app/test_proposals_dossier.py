@@ -31,8 +31,8 @@ from tests.review_app.test_proposals_support import (
 )
 from tests.rules.api.conftest import mortgage
 
-SECTIONS = ("actions", "rationale", "changes", "document", "citations", "backtest", "changed",
-            "checks", "scope", "impact")  # fmt: skip
+SECTIONS = ("actions", "rationale", "changes", "document", "citations", "backtest", "forecast",
+            "changed", "checks", "scope", "impact")  # fmt: skip
 
 
 def page(browser: Browser, proposal_id: int, query: str = "") -> str:
@@ -59,9 +59,10 @@ def test_a_baseline_proposal_has_every_section(app: Flask, login: Callable[..., 
     run = text_of(section(html, "run"))  # how the rule was induced; no model involved
     assert "Baseline proposer run record" in run
     assert "LLM run record" not in html
-    induced = made.run["induced"]
-    assert f"Support {induced['support']} resolved cases" in run
-    assert f"Conditions found {'; '.join(induced['conditions'])}" in run
+    for n, induced in enumerate(made.run["induced"], start=1):
+        assert f"Rule {n} {induced['target']} when {'; '.join(induced['conditions'])}" in run
+        assert f"{induced['support']} resolved cases it decides as people did" in run
+    assert f"Place on the frontier {made.run['role']}" in run
 
     cited = text_of(section(html, "citations"))
     verified = made.evidence["citations"]["verified"]
@@ -76,6 +77,18 @@ def test_a_baseline_proposal_has_every_section(app: Flask, login: Callable[..., 
     assert "Agreement with people's decisions" in backtest
     assert "Exception rate" in backtest
     assert "Transitions of outcome" in backtest
+
+    # the forecast, beside the backtest and labelled as an estimate, with its range
+    forecast = text_of(section(html, "forecast"))
+    estimate = made.evidence["forecast"]
+    assert "Forecast: an out-of-sample estimate" in forecast
+    assert "It is an estimate, not a measurement" in forecast
+    assert "Backtest (fitted, in sample)" in forecast
+    for name in ("automation", "agreement"):
+        e = estimate[f"{name}_points"]
+        low, high = (f"{e[k]:+.2f}".replace("-", "\u2212") for k in ("low", "high"))
+        assert f"{low} to {high}" in forecast
+    assert "90% prediction interval" in forecast
 
     changed = section(html, "changed")
     first = report["changed_decisions"]["items"][0]["decision_id"]
@@ -164,6 +177,12 @@ def test_an_llm_proposal_shows_its_run_record(app: Flask, login: Callable[..., B
     assert "query_exceptions allowed read-only tool, within limits" in run
     assert "delete_rules denied unknown_tool not on the allow-list" in run
     assert "the LLM proposer, model openai/gpt-4o-mini" in text_of(html)
+    # a change the model wrote has no out-of-sample estimate: the dossier says so and why
+    forecast = text_of(section(html, "forecast"))
+    assert "No out-of-sample estimate" in forecast
+    assert "no decisions were held out from it" in forecast
+    assert made.evidence is not None
+    assert made.evidence["forecast"] is None
 
 
 def test_the_rationale_is_plain_text(app: Flask, login: Callable[..., Browser]) -> None:

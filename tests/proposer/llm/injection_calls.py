@@ -37,7 +37,14 @@ __all__ = [
     "whole",
 ]
 
-ALLOWED_TOOLS = ("read_ruleset", "query_exceptions", "read_case", "run_backtest", "submit_proposal")
+ALLOWED_TOOLS = (
+    "read_ruleset",
+    "query_exceptions",
+    "read_case",
+    "read_frontier",
+    "run_backtest",
+    "submit_proposal",
+)
 MAX_ECHO = 200  # characters of a tool's name a refusal quotes (and the log keeps)
 NUL_MARK = "\u2400"  # how the run record shows a NUL the model sent
 MAX_ID = 2**63 - 1  # an integer argument above what a BIGINT column holds fails the schema
@@ -52,6 +59,7 @@ SCHEMAS: dict[str, dict[str, tuple[str, bool, int | None, int | None]]] = {
         "resolved_as": ("scalar", False, None, None),
     },
     "read_case": {"decision_id": ("int", True, 1, MAX_ID)},
+    "read_frontier": {"target": ("scalar", False, None, None), "max_offers": ("int", False, 1, 10)},
     "run_backtest": {"operations": ("ops", True, 1, 8000), "window": ("str", False, 1, 100)},
     "submit_proposal": {
         "operations": ("ops", True, 1, 8000),

@@ -105,8 +105,14 @@ def _expected_shown(payload: str, tool: str) -> str:
 def check_delivery(o: Outcome) -> None:
     """The payload really reached the model, whole, as one string of case data."""
     assert o.script.seen, "the model never got past reading the case"
-    assert o.script.seen[0] == _expected_shown(o.payload, entries(o)[0]["tool"])
     first = json.loads(o.result.record["messages"][3]["content"])
+    expected = _expected_shown(o.payload, entries(o)[0]["tool"])
+    if entries(o)[0]["tool"] == "read_frontier":
+        # induced rules quote it in several places: one is the condition's value, whole
+        assert expected in [v for _, v in leaves(first)]
+        assert expected in o.script.seen[0]
+    else:
+        assert o.script.seen[0] == expected
     holding = [p for p, v in leaves(first) if o.case.canary in v]
     assert holding
     assert all(p.startswith(f".{UNTRUSTED}.") and not p.endswith("#key") for p in holding)

@@ -83,6 +83,7 @@ class Case:
     limit: int = 3
     settings: Mapping[str, Any] = field(default_factory=dict)
     hole: Mapping[str, Any] | None = None
+    facts: Mapping[str, Any] = field(default_factory=dict)
 
 
 def load_operations(path: Path = CORPUS) -> dict[str, list[dict[str, Any]]]:
@@ -197,7 +198,7 @@ def plant(s: Session, case: Case, base: Ids, trap: str) -> Ids:
     name, email, nationality = PLANTED
     ids = Ids(**{k: list(v) for k, v in vars(base).items()})
     for _ in range(case.copies):
-        facts: dict[str, Any] = {"pirat": 0.37, "chist": 1, "insurance": False}
+        facts: dict[str, Any] = {"pirat": 0.37, "chist": 1, "insurance": False, **case.facts}
         facts |= {"afam": True, "applicant_name": name, "email": email, "nationality": nationality}
         facts["comment"] = payload if "fact" in case.channel else "no comment"
         outputs = {"outcome": "approve"} | ({"reason": payload} if "output" in case.channel else {})

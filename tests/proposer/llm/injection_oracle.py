@@ -129,6 +129,14 @@ class Oracle:
         if name == "read_case":
             if self._decision(args["decision_id"]) is None:
                 return deny("denied", "RB956", "arguments.decision_id")
+        elif name == "read_frontier":
+            # the proposer targets the review output's values that are not review values
+            review = self.base.review
+            assert review is not None
+            spec = next(o for o in self.base.outputs if o.name == review.output)
+            targets = [v for v in spec.values or () if v not in review.values]
+            if "target" in args and args["target"] not in targets:
+                return deny("denied", "RB953", "arguments.target")
         elif name == "run_backtest":
             found = self._candidate(args["operations"])
             if isinstance(found, Verdict):

@@ -100,7 +100,7 @@ def test_a_good_proposal_is_a_draft_with_evidence_and_the_run_record(
     assert at_submit["messages"] == record["messages"][: len(at_submit["messages"])]
     assert at_submit["messages"][-1]["tool_calls"][0]["function"]["name"] == "submit_proposal"
     assert proposal.run == at_submit
-    assert record["prompt_version"] == "propose-v1"
+    assert record["prompt_version"] == "propose-v2"
     assert record["tool_schema_version"] == TOOL_SCHEMA_VERSION
     assert _verdicts(record) == [
         ("read_ruleset", "allow"),

@@ -95,7 +95,10 @@ def test_every_bad_variable_is_reported_at_once() -> None:
 
 def test_the_prompt_is_versioned_by_its_file() -> None:
     prompt = load_prompt()
-    assert prompt.version == PROMPT_VERSION == "propose-v1"
+    assert prompt.version == PROMPT_VERSION == "propose-v2"
+    assert "read_frontier" in prompt.system.template
+    # a released prompt is never edited: the previous version still loads, unchanged
+    assert "read_frontier" not in load_prompt("propose-v1").system.template
     system, user = prompt.messages(
         ruleset="loans", version=2, versions=2, active=1, decisions=10, exceptions=4, limit=3
     )
@@ -113,6 +116,7 @@ def test_the_tool_schemas_are_strict_and_versioned() -> None:
         "read_ruleset",
         "query_exceptions",
         "read_case",
+        "read_frontier",
         "run_backtest",
         "submit_proposal",
     ]
