@@ -244,7 +244,8 @@ def test_a_password_change_keeps_this_session_and_ends_the_others(ann: Database)
     new = "a brand new passphrase"
     attempt = Attempt("ann", PASSWORD, "192.0.2.1", actor="user:ann", form="password")
     changed = credentials.change_password(ann, attempt, new, this.session_id, T0, LIMITS)
-    assert changed is not None and not isinstance(changed, Refusal)
+    assert changed is not None
+    assert not isinstance(changed, Refusal)
     assert credentials.current_user(ann, this.token, T0, SESSIONS) is not None
     assert credentials.current_user(ann, other.token, T0, SESSIONS) is None
     event = events(ann, "user.password_changed")[-1]
