@@ -66,7 +66,11 @@ def session_id() -> int | None:
 
 
 def sign_in(signed: SignedIn) -> None:
-    """Carry the new session ``signed`` in a new cookie session."""
+    """Carry the new session ``signed`` in a new cookie session; the session this browser
+    had before, if any, ends."""
+    previous = session.get(SESSION_TOKEN)
+    if isinstance(previous, str):
+        credentials.sign_out(database(), previous)
     session.clear()
     session.permanent = True
     session[SESSION_TOKEN] = signed.token

@@ -87,3 +87,14 @@ def test_the_cookie_carries_a_token_the_table_keeps_only_hashed(
     assert token not in (row.token_hash, row.user_agent, row.address)
     assert len(row.token_hash) == 64
     assert row.address == "127.0.0.1"
+
+
+def test_signing_in_again_ends_the_session_this_browser_had(
+    app: Flask, login: Callable[..., Browser]
+) -> None:
+    browser = login("auditor", username="audrey")
+    before = captured(browser)
+    login("admin")  # the user the second sign-in is for
+    assert browser.sign_in("admin").status_code == 302
+    assert replay(app, before) == 302
+    assert browser.get("/admin/users").status_code == 200
