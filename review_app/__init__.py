@@ -6,8 +6,9 @@ services bound to it), the JSON API (``rules.api``), then the review UI
 (:mod:`review_app.web`).
 
 Session cookies are HttpOnly and SameSite=Lax; ``RULEBOOK_SECURE_COOKIES=1`` adds Secure (and
-the ``__Host-`` name prefix) and must be set whenever the app is served over HTTPS; it is off by
-default so that ``make run`` works on http://127.0.0.1. Behind a reverse proxy, set
+the ``__Host-`` name prefix) and Strict-Transport-Security on every response, and must be set
+whenever the app is served over HTTPS; it is off by default so that ``make run`` works on
+http://127.0.0.1. Behind a reverse proxy, set
 ``RULEBOOK_PROXY_HOPS`` to the number of proxies so the login throttle sees client addresses.
 """
 
@@ -27,20 +28,24 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from rules import store
 
-__all__ = ["create_app", "secret_key", "session_config"]
+__all__ = ["HSTS", "create_app", "secret_key", "session_config"]
 
 _TRUE = ("1", "true", "yes", "on")
+# Strict-Transport-Security over HTTPS (review_app.auth.hsts says why these values).
+HSTS = "max-age=31536000; includeSubDomains"
 
 
 def session_config(environ: Mapping[str, str]) -> dict[str, Any]:
-    """Cookie and session settings (``RULEBOOK_SECURE_COOKIES`` turns on Secure)."""
+    """Cookie, session and transport settings (``RULEBOOK_SECURE_COOKIES`` turns on Secure
+    cookies and HSTS)."""
     secure = environ.get("RULEBOOK_SECURE_COOKIES", "").strip().lower() in _TRUE
     return {
+        "HSTS": HSTS if secure else None,
         "SESSION_COOKIE_NAME": "__Host-rulebook" if secure else "rulebook_session",
         "SESSION_COOKIE_SECURE": secure,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
-        # Idle timeout: the cookie is refreshed on each request; and a hard limit from sign-in.
+        # Idle timeout and a hard limit from sign-in, both enforced from the user_sessions table.
         "PERMANENT_SESSION_LIFETIME": timedelta(hours=8),
         "SESSION_MAX_AGE_SECONDS": 12 * 3600,
         # A CSRF token lives as long as its session (not one hour): a long review is not lost.

@@ -19,16 +19,17 @@ The role matrix::
 
     page                                  analyst approver auditor admin anonymous
     /login                                   yes     yes     yes    yes    yes
-    /logout, /  (home)                       yes     yes     yes    yes     -
+    /logout, /  (home), /account/password    yes     yes     yes    yes     -
     proposals, rulesets, decisions (read)    yes     yes     yes    yes     -
     edit / submit proposals                  yes      -       -      -      -
     accept / reject proposals                 -      yes      -      -      -
     /audit, verify, CSV/JSON export           -       -      yes    yes     -
     /admin/* (users, API keys, kill switch)   -       -       -     yes     -
 
-An auditor changes nothing: the only POST an auditor may send is "verify the chain", which
-reads. Personal data (inputs marked ``pii``) is shown to :data:`PII_READERS` only: the analyst
-"reads everything but PII" and the admin runs the system without reading case data.
+An auditor changes nothing but their own password: the only other POST an auditor may send
+is "verify the chain", which reads. Personal data (inputs marked ``pii``) is shown to
+:data:`PII_READERS` only: the analyst "reads everything but PII" and the admin runs the
+system without reading case data.
 
 To add a page: give its endpoint a line in :data:`ACCESS` using the role sets below. If a GET
 and a POST need different roles, make them two endpoints (views are verbs: ``show``,
@@ -89,6 +90,7 @@ ACCESS: Mapping[str, frozenset[str]] = {
     # auth
     "auth.login": PUBLIC,
     "auth.logout": SIGNED_IN,
+    "auth.change_password": SIGNED_IN,  # GET+POST /account/password: one's own password
     # home
     "home.index": SIGNED_IN,
     # audit
@@ -101,6 +103,7 @@ ACCESS: Mapping[str, frozenset[str]] = {
     "admin.disable_user": ADMINS,
     "admin.enable_user": ADMINS,
     "admin.change_role": ADMINS,
+    "admin.reset_password": ADMINS,  # POST /admin/users/<username>/reset-password
     "admin.apikeys": ADMINS,
     "admin.create_apikey": ADMINS,
     "admin.revoke_apikey": ADMINS,

@@ -1,6 +1,8 @@
 """The review UI's wiring: ``init_app(app)`` after the API's (see ``create_app``).
 
-Order matters and is fixed here: load the session's user, then :func:`review_app.access.enforce`
+Order matters and is fixed here: load the session's user (:func:`review_app.auth.init_app`,
+which also sends a user who must change their password to that page), then
+:func:`review_app.access.enforce`
 (sign-in or 403), then CSRF on every POST of the UI; the ``/api/v1`` blueprint is exempt from
 CSRF (bearer keys, no cookies). Error pages are HTML for the UI and problem+json for the API
 paths. Every transaction is a ``with database().session() as s:`` block in a view, which
@@ -27,8 +29,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
-from review_app import access
-from review_app.auth.session import load_user
+from review_app import access, auth
 from rules.api import problems
 from rules.api import routes as api_routes
 from rules.errors import Problem, RulebookError
@@ -162,8 +163,8 @@ def _headers(response: Response) -> Response:
 
 def init_app(app: Flask) -> None:
     """Sessions' user, access control, CSRF, blueprints, error pages, headers, filters."""
-    app.before_request(load_user)
-    access.init_app(app)  # after load_user, before CSRF
+    auth.init_app(app)  # the session's user (and HSTS)
+    access.init_app(app)  # after the user is loaded, before CSRF
     csrf = CSRFProtect(app)
     csrf.exempt(api_routes.bp)
     for bp in blueprints():

@@ -19,7 +19,8 @@ from rules.store import Database, upgrade
 
 PG_URL = os.environ.get("RULEBOOK_TEST_POSTGRES_URL")
 TABLES = (
-    "login_failures",
+    "login_throttle",
+    "user_sessions",
     "settings",
     "llm_runs",
     "proposal_approvals",

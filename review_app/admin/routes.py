@@ -2,11 +2,14 @@
 
 Each change is one transaction in which the service appends its audit event
 (``user.created``, ``user.disabled``/``user.enabled``, ``user.role_changed``,
-``apikey.created``, ``apikey.revoked``, ``llm.kill_switch``). A new API key is shown once, in
-the response to the POST that created it (never stored, never put in the session cookie).
+``user.password_reset``, ``apikey.created``, ``apikey.revoked``, ``llm.kill_switch``). A new
+API key and a temporary password are shown once, in the response to the POST that made them
+(never stored in plain, never put in the session cookie).
 """
 
 from __future__ import annotations
+
+import secrets
 
 from flask import Blueprint, flash, redirect, render_template, url_for
 from werkzeug.wrappers import Response
@@ -112,6 +115,25 @@ def change_role(username: str) -> Response:
     else:
         flash(f"User {user.username} now has the role {user.role}.", "success")
     return redirect(url_for("admin.users"))
+
+
+def temporary_password() -> str:
+    """A password for an admin to hand over once: 16 characters, 96 random bits."""
+    return secrets.token_urlsafe(12)
+
+
+@bp.post("/users/<username>/reset-password")
+def reset_password(username: str) -> Response | tuple[str, int]:
+    """Give a user a temporary password, shown once here; their sessions end, and at their
+    next sign-in they must choose their own."""
+    refused = _refuse_self(username, "reset the password of")
+    if refused is not None:
+        return refused
+    password = temporary_password()
+    with database().session() as s:
+        user = accounts.reset_password(s, username, password, actor())
+    page = render_template("admin/password_reset.html", user=user, password=password)
+    return page, 200
 
 
 def _keys_page(form: CreateKeyForm, created: tuple[accounts.ApiKeyInfo, str] | None = None) -> str:

@@ -16,16 +16,15 @@ __all__ = ["apikeys", "users"]
 
 @click.group()
 def users() -> None:
-    """Create and list review-app users."""
+    """Create and list review-app users; reset a forgotten password."""
 
 
-def _password(from_stdin: bool) -> str:
+def _password(from_stdin: bool, refused: str = "the user cannot be created") -> str:
     if from_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
         if not password:
             raise InvalidRequestError(
-                "the user cannot be created",
-                [Problem("RB703", "password", "--password-stdin read an empty line")],
+                refused, [Problem("RB703", "password", "--password-stdin read an empty line")]
             )
         return password
     return str(click.prompt("Password", hide_input=True, confirmation_prompt=True))
@@ -51,6 +50,26 @@ def create_user(cli: Cli, name: str, role: str, password_stdin: bool) -> None:
     )
 
 
+@users.command("reset-password")
+@click.argument("name")
+@click.option(
+    "--password-stdin",
+    is_flag=True,
+    help="Read the temporary password from the first line of standard input (else: prompt).",
+)
+@service_command
+def reset_password(cli: Cli, name: str, password_stdin: bool) -> None:
+    """Give user NAME a temporary password: their sessions end, and at their next sign-in
+    they must choose a new one. Recorded as user.password_reset."""
+    password = _password(password_stdin, "the password cannot be reset")
+    with cli.session() as session:
+        info = accounts.reset_password(session, name, password, cli.actor)
+    cli.emit(
+        {"username": info.username, "must_change_password": info.must_change_password},
+        [f"reset the password of {info.username}: they must change it at their next sign-in"],
+    )
+
+
 @users.command("list")
 @service_command
 def list_users(cli: Cli) -> None:
@@ -60,10 +79,18 @@ def list_users(cli: Cli) -> None:
     lines = [f"{'username':<24} {'role':<9} {'status':<8} created"]
     lines += [
         f"{u.username:<24} {u.role:<9} {'disabled' if u.disabled else 'active':<8} "
-        f"{when(u.created_at)}"
+        f"{when(u.created_at)}{'  (must change password)' if u.must_change_password else ''}"
         for u in found
     ]
-    data = [{"username": u.username, "role": u.role, "disabled": u.disabled} for u in found]
+    data = [
+        {
+            "username": u.username,
+            "role": u.role,
+            "disabled": u.disabled,
+            "must_change_password": u.must_change_password,
+        }
+        for u in found
+    ]
     cli.emit({"users": data}, lines if found else ["no users yet"])
 
 

@@ -10,7 +10,9 @@
 - :mod:`~rules.store.decisions`: the one decide-and-record service, resolutions, replay;
 - :mod:`~rules.store.decision_log`: the decision log streamed for readers of many decisions;
 - :mod:`~rules.store.accounts`: users and API keys; :mod:`~rules.store.settings`: operator
-  settings (the LLM kill switch); :mod:`~rules.store.login_throttle`: failed sign-ins;
+  settings (the LLM kill switch); :mod:`~rules.store.credentials`: password checks, throttled
+  (:mod:`~rules.store.login_throttle`) and audited, and the sessions they open
+  (:mod:`~rules.store.user_sessions`);
 - :mod:`~rules.store.history`: importing past decisions from CSV;
 - :mod:`~rules.store.demo`: the HMDA demo, its data shipped in the package;
 - :mod:`~rules.store.pages`: keyset pages, newest first, for the searches people page through.

@@ -1,5 +1,11 @@
 """People and applications: users with hashed passwords and roles; API keys with scopes.
 
+One password policy (:func:`password_problems`) for every way a password is set: at least
+:data:`MIN_PASSWORD` characters, at most :data:`MAX_PASSWORD`, and not the username. An admin's
+reset (:func:`reset_password`) ends the user's sessions and makes them choose a new password
+at their next sign-in; disabling a user ends their sessions too. Checking a password at
+sign-in, throttled and audited, is :mod:`rules.store.credentials`.
+
 An API key is ``rbk_<prefix>_<secret>``; the database keeps the prefix (to find the row) and
 the SHA-256 of the whole key. Keys are 256-bit random, so a fast hash is the right one (a slow
 password hash protects low-entropy secrets, and would cost every API call milliseconds).
@@ -24,6 +30,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from rules import audit
 from rules.errors import ConflictError, InvalidRequestError, NotFoundError, Problem, suggest
+from rules.store import user_sessions
 from rules.store.models import ROLES, SCOPES, ApiKey, User, utcnow
 
 __all__ = [
@@ -32,18 +39,25 @@ __all__ = [
     "UserInfo",
     "authenticate_key",
     "authenticate_user",
+    "change_password",
     "create_api_key",
     "create_user",
+    "dummy_hash",
     "get_user",
     "list_api_keys",
     "list_users",
+    "password_problems",
+    "reset_password",
     "revoke_api_key",
     "set_user_disabled",
     "set_user_role",
+    "stored_password",
+    "user_info",
 ]
 
 USERNAME = re.compile(r"^[A-Za-z0-9_.@-]{1,64}$")
 MIN_PASSWORD = 10
+MAX_PASSWORD = 1024
 # A hash to check against when the user does not exist, so timing does not reveal that.
 _DUMMY_HASH = generate_password_hash("not a password, only for timing")
 
@@ -55,6 +69,7 @@ class UserInfo:
     role: str
     disabled: bool
     created_at: datetime
+    must_change_password: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,8 +86,25 @@ class ApiKeyInfo:
         return f"apikey:{self.name}"
 
 
-def _user(row: User) -> UserInfo:
-    return UserInfo(row.id, row.username, row.role, row.disabled, row.created_at)
+def user_info(row: User) -> UserInfo:
+    """The record of a ``users`` row (for the store's services; rows stay in the store)."""
+    return UserInfo(
+        row.id, row.username, row.role, row.disabled, row.created_at, row.must_change_password
+    )
+
+
+_user = user_info
+
+
+def password_problems(username: str, password: str) -> list[Problem]:
+    """What is wrong with ``password`` as ``username``'s password (RB703), if anything."""
+    if len(password) < MIN_PASSWORD:
+        return [Problem("RB703", "password", f"use at least {MIN_PASSWORD} characters")]
+    if len(password) > MAX_PASSWORD:
+        return [Problem("RB703", "password", f"use at most {MAX_PASSWORD} characters")]
+    if password.casefold() == username.casefold():
+        return [Problem("RB703", "password", "choose a password that is not the username")]
+    return []
 
 
 def _key(row: ApiKey) -> ApiKeyInfo:
@@ -95,8 +127,7 @@ def create_user(session: Session, username: str, role: str, password: str, actor
                 suggest(role, ROLES),
             )
         )
-    if len(password) < MIN_PASSWORD:
-        problems.append(Problem("RB703", "password", f"use at least {MIN_PASSWORD} characters"))
+    problems += password_problems(username, password)
     if problems:
         raise InvalidRequestError("the user cannot be created", problems)
     if session.scalar(select(User.id).where(User.username == username)) is not None:
@@ -115,15 +146,30 @@ def create_user(session: Session, username: str, role: str, password: str, actor
     return _user(row)
 
 
-def authenticate_user(session: Session, username: str, password: str) -> UserInfo | None:
-    """The user if the password is right and the account enabled; None otherwise."""
+def authenticate_user(
+    session: Session,
+    username: str,
+    password: str,
+    check: Callable[[str, str], bool] = check_password_hash,
+) -> UserInfo | None:
+    """The user if the password is right and the account enabled; None otherwise. Unthrottled:
+    sign-in goes through :func:`rules.store.credentials.check_password`."""
+    found = stored_password(session, username)
+    if not check(found[1] if found else _DUMMY_HASH, password) or found is None:
+        return None
+    return None if found[0].disabled else found[0]
+
+
+def stored_password(session: Session, username: str) -> tuple[UserInfo, str] | None:
+    """The user named ``username`` and their password hash, if there is such a user."""
     row = session.scalar(select(User).where(User.username == username))
-    if row is None:
-        check_password_hash(_DUMMY_HASH, password)
-        return None
-    if not check_password_hash(row.password_hash, password) or row.disabled:
-        return None
-    return _user(row)
+    return None if row is None else (_user(row), row.password_hash)
+
+
+def dummy_hash() -> str:
+    """A hash to check a password against when there is no user, so that the time taken
+    does not reveal whether a username exists."""
+    return _DUMMY_HASH
 
 
 def list_users(session: Session) -> list[UserInfo]:
@@ -164,6 +210,8 @@ def set_user_disabled(session: Session, username: str, disabled: bool, actor: st
     if disabled:
         _keeps_an_admin(session, row)
     row.disabled = disabled
+    if disabled:
+        user_sessions.revoke_all(session, row.id)
     session.flush()
     action = "user.disabled" if disabled else "user.enabled"
     audit.append(session, actor, action, f"user:{username}", {"username": username})
@@ -186,6 +234,44 @@ def set_user_role(session: Session, username: str, role: str, actor: str) -> Use
     session.flush()
     payload = {"username": username, "role": role, "previous": previous}
     audit.append(session, actor, "user.role_changed", f"user:{username}", payload)
+    return _user(row)
+
+
+def reset_password(session: Session, username: str, password: str, actor: str) -> UserInfo:
+    """An admin sets ``username``'s password: every session of theirs ends, and at their next
+    sign-in they must choose a new one. Audited as ``user.password_reset`` (never the
+    password)."""
+    problems = password_problems(username, password)
+    if problems:
+        raise InvalidRequestError("the password cannot be reset", problems)
+    row = _locked_user(session, username)
+    row.password_hash = generate_password_hash(password)
+    row.must_change_password = True
+    ended = user_sessions.revoke_all(session, row.id)
+    session.flush()
+    payload = {"username": username, "sessions_ended": ended}
+    audit.append(session, actor, "user.password_reset", f"user:{username}", payload)
+    return _user(row)
+
+
+def change_password(
+    session: Session, username: str, checked_hash: str, password: str, keep_session: int | None
+) -> UserInfo:
+    """The user sets their own password, having given the current one (whose hash was
+    ``checked_hash``; if it changed meanwhile, nothing is done). Their other sessions end; a
+    forced change is satisfied. Audited as ``user.password_changed``."""
+    problems = password_problems(username, password)
+    if problems:
+        raise InvalidRequestError("the password cannot be changed", problems)
+    row = _locked_user(session, username)
+    if not hmac.compare_digest(row.password_hash, checked_hash):
+        raise ConflictError("the password was changed meanwhile; sign in again")
+    row.password_hash = generate_password_hash(password)
+    row.must_change_password = False
+    ended = user_sessions.revoke_all(session, row.id, keep=keep_session)
+    session.flush()
+    payload = {"username": username, "sessions_ended": ended}
+    audit.append(session, f"user:{username}", "user.password_changed", f"user:{username}", payload)
     return _user(row)
 
 

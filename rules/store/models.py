@@ -7,8 +7,8 @@ services and get frozen records back, never rows:
 - the system of record's (:mod:`rules.store`): ``rulesets``, ``versions``, ``activations``
   (:mod:`~rules.store.versions`), ``decisions``, ``resolutions``
   (:mod:`~rules.store.decisions`), ``users``, ``api_keys`` (:mod:`~rules.store.accounts`),
-  ``settings`` (:mod:`~rules.store.settings`), ``login_failures``
-  (:mod:`~rules.store.login_throttle`);
+  ``settings`` (:mod:`~rules.store.settings`), ``user_sessions``
+  (:mod:`~rules.store.user_sessions`), ``login_throttle`` (:mod:`~rules.store.login_throttle`);
 - the audit chain's (:mod:`rules.audit`): ``audit_events``, ``audit_head``;
 - the proposer's, defined here for the one metadata and written by the proposer alone:
   ``proposals``, ``proposal_approvals``, ``llm_runs``.
@@ -37,6 +37,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -53,13 +54,14 @@ __all__ = [
     "Base",
     "Decision",
     "LlmRun",
-    "LoginFailure",
+    "LoginThrottle",
     "Proposal",
     "ProposalApproval",
     "Resolution",
     "Ruleset",
     "Setting",
     "User",
+    "UserSession",
     "Version",
     "utcnow",
 ]
@@ -141,6 +143,8 @@ class User(Base):
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     created_by: Mapped[str] = mapped_column(String(100))
+    # Set by an admin's reset: until they choose a new password, the user may only do that.
+    must_change_password: Mapped[bool] = mapped_column(Boolean, server_default=false())
 
 
 class ApiKey(Base):
@@ -158,20 +162,39 @@ class ApiKey(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
-class LoginFailure(Base):
-    """A failed sign-in, kept for the lockout window, by the username tried and the client's
-    address (rules.store.login_throttle). In the database, so every worker sees the same count."""
+class UserSession(Base):
+    """A signed-in browser (rules.store.user_sessions): its cookie holds a random token, this
+    row only the token's SHA-256, so that signing out, a password change or an admin can end
+    it on the server."""
 
-    __tablename__ = "login_failures"
-    __table_args__ = (
-        Index("ix_login_failures_username_at", "username", "at"),
-        Index("ix_login_failures_address_at", "address", "at"),
-    )
+    __tablename__ = "user_sessions"
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
-    username: Mapped[str] = mapped_column(String(64))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    created_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime]
+    expires_at: Mapped[datetime] = mapped_column(index=True)  # the absolute limit
+    revoked_at: Mapped[datetime | None]
+    user_agent: Mapped[str] = mapped_column(String(200))
     address: Mapped[str] = mapped_column(String(64))
-    at: Mapped[datetime] = mapped_column(index=True)
+
+
+class LoginThrottle(Base):
+    """Failed sign-ins counted per (address, username), and per address across usernames in
+    the row whose username is ``''`` (rules.store.login_throttle). In the database, so every
+    worker sees the same counts; one row per key, so counting is one locked update."""
+
+    __tablename__ = "login_throttle"
+    __table_args__ = (UniqueConstraint("address", "username"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    address: Mapped[str] = mapped_column(String(64))
+    username: Mapped[str] = mapped_column(String(64))
+    failures: Mapped[int] = mapped_column(Integer)
+    last_failure_at: Mapped[datetime] = mapped_column(index=True)
+    # The end of the pause whose first refusal was audited (one event per pause).
+    noted_until: Mapped[datetime | None]
 
 
 class Ruleset(Base):

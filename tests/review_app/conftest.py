@@ -23,7 +23,7 @@ from werkzeug.test import TestResponse
 from review_app import create_app
 from rules.store import Database, accounts, decisions, versions
 from rules.store.extension import DB_EXTENSION
-from rules.store.models import ROLES, AuditHead, Base, LoginFailure
+from rules.store.models import ROLES, AuditHead, Base, LoginThrottle
 from tests.rules.api.conftest import APPROVE, NAME, mortgage
 
 PASSWORD = "correct horse battery staple"
@@ -59,11 +59,11 @@ def csrf_token(html: str) -> str:
 @pytest.fixture
 def app(db_url: str) -> Iterator[Flask]:
     app = make_app(db_url)
-    with db_of(app).session() as s:  # tests/conftest.py does not empty this table on PostgreSQL
-        s.execute(delete(LoginFailure))
+    with db_of(app).session() as s:  # a test may have filled it from another app (worker)
+        s.execute(delete(LoginThrottle))
     yield app
     with db_of(app).session() as s:
-        s.execute(delete(LoginFailure))
+        s.execute(delete(LoginThrottle))
     db_of(app).dispose()
 
 

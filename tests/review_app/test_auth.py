@@ -1,6 +1,7 @@
 """Signing in and out: the real form with its CSRF token, sessions renewed at sign-in, cookie
-flags, safe ``next`` redirects, throttling shared by every worker through the database, and
-sessions that end when the user is disabled or the session is too old."""
+flags and HSTS, safe ``next`` redirects, throttling by (username, address) shared by every
+worker through the database and audited, and sessions that end when the user is disabled or
+the session is too old. Sessions ended on the server (a replayed cookie): test_sessions.py."""
 
 from __future__ import annotations
 
@@ -14,14 +15,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy import delete, select
 
-from review_app import session_config
+from review_app import HSTS, session_config
 from review_app.auth.routes import WRONG, safe_next
+from review_app.auth.session import SESSION_TOKEN
+from rules import audit
 from rules.store import accounts
-from rules.store.models import LoginFailure
+from rules.store.models import LoginThrottle
 from tests.review_app.conftest import (
     PASSWORD,
     Browser,
-    count,
     csrf_token,
     db_of,
     ensure_user,
@@ -135,7 +137,7 @@ def test_a_form_sent_after_the_session_ended_asks_to_sign_in_again(
     admin = login("admin")
     token = admin.token()
     with admin.client.session_transaction() as sess:
-        sess.pop("user_id")  # the session ended (expired, or signed out in another tab)
+        sess.pop(SESSION_TOKEN)  # the session ended (expired, or signed out in another tab)
     response = admin.post("/admin/llm", {"state": "on", "csrf_token": token})
     assert response.status_code == 302
     assert response.location == "/login"
@@ -240,7 +242,7 @@ def test_signing_in_starts_a_new_session(app: Flask, anonymous: Browser) -> None
     with anonymous.client.session_transaction() as sess:
         assert "planted" not in sess
         assert sess.get("csrf_token") != raw_before
-        assert isinstance(sess["user_id"], int)
+        assert isinstance(sess[SESSION_TOKEN], str)
     cookie_after = anonymous.client.get_cookie("rulebook_session")
     assert cookie_after is not None
     assert cookie_after.value != cookie_before.value
@@ -274,7 +276,9 @@ def test_a_session_ends_twelve_hours_after_sign_in(
     app: Flask, login: Callable[..., Browser], clock: Clock
 ) -> None:
     ann = login("analyst", username="ann")
-    clock.advance(hours=11, minutes=59)
+    clock.advance(hours=6)
+    assert signed_in(ann)  # a click within the idle limit (8 h) ...
+    clock.advance(hours=5, minutes=59)
     assert signed_in(ann)  # each click refreshes the idle timeout, not the hard limit
     clock.advance(minutes=2)
     response = ann.get("/")
@@ -282,80 +286,192 @@ def test_a_session_ends_twelve_hours_after_sign_in(
     assert response.location.startswith("/login")
 
 
+def test_a_session_ends_after_eight_idle_hours(
+    app: Flask, login: Callable[..., Browser], clock: Clock
+) -> None:
+    ann = login("analyst", username="ann")
+    clock.advance(hours=3)
+    assert signed_in(ann)
+    clock.advance(hours=7, minutes=59)  # last active 7:59 ago: still in
+    assert signed_in(ann)
+    bob = login("analyst", username="bob")
+    clock.advance(hours=1)
+    assert signed_in(bob)
+    clock.advance(hours=8, minutes=1)  # 9:01 after sign-in, well within 12 hours
+    assert not signed_in(bob)
+
+
+@pytest.mark.parametrize("secure", [True, False])
+def test_hsts_on_every_response_only_over_https(
+    db_url: str, monkeypatch: pytest.MonkeyPatch, secure: bool
+) -> None:
+    """With RULEBOOK_SECURE_COOKIES=1 every response — pages, the sign-in redirect, the API,
+    its errors, health and static files — carries HSTS; on plain-HTTP development, none."""
+    monkeypatch.setenv("RULEBOOK_SECURE_COOKIES", "1" if secure else "0")
+    app = make_app(db_url)
+    try:
+        client = app.test_client()
+        base = "https://localhost" if secure else "http://localhost"
+        responses = {
+            path: client.get(path, base_url=base)
+            for path in (
+                "/login",
+                "/",
+                "/nowhere",
+                "/api/v1/openapi.json",
+                "/api/v1/rulesets",
+                "/healthz",
+                "/static/app.css",
+            )
+        }
+        assert responses["/"].status_code == 302
+        assert responses["/nowhere"].status_code == 404
+        assert responses["/api/v1/rulesets"].status_code == 401
+        for path, response in responses.items():
+            response.close()  # the static file's
+            found = response.headers.get("Strict-Transport-Security")
+            assert found == (HSTS if secure else None), path
+        assert HSTS == "max-age=31536000; includeSubDomains"
+    finally:
+        db_of(app).dispose()
+
+
 class TestThrottling:
-    """5 failures for a username (or 3 here for an address) in 15 minutes pause sign-in."""
+    """3 free failures per (username, address) here, then 1 s, 2 s, 4 s...; 6 per address."""
 
     @pytest.fixture(autouse=True)
     def _limits(self, app: Flask, clock: Clock) -> None:
-        app.config.update(LOGIN_MAX_FAILURES=5, LOGIN_MAX_FAILURES_PER_ADDRESS=8)
+        app.config.update(LOGIN_MAX_FAILURES=3, LOGIN_MAX_FAILURES_PER_ADDRESS=6)
         ensure_user(app, "ann", "analyst")
         ensure_user(app, "bob", "approver")
 
-    def test_lockout_then_its_expiry(self, app: Flask, anonymous: Browser, clock: Clock) -> None:
-        for _ in range(5):
+    def test_delays_grow_after_the_free_failures(self, anonymous: Browser, clock: Clock) -> None:
+        for _ in range(3):
             assert anonymous.sign_in("ann", "wrong password").status_code == 422
-            clock.advance(seconds=30)
-        # Locked now: even the right password is refused, without being checked.
+        # Paused now: even the right password is refused, without being checked.
         response = anonymous.sign_in("ann")
         assert response.status_code == 429
         text = response.get_data(as_text=True)
-        assert "Too many failed sign-ins for this username" in text
-        # The first failure (2.5 minutes ago) leaves the 15-minute window in 12.5 minutes.
-        assert "try again in 13 minutes" in text
-        assert response.headers["Retry-After"] == str(750)
-        assert not signed_in(anonymous)
-        # Another user from elsewhere is not affected.
-        other = Browser(app.test_client())
-        assert other.sign_in("bob", environ_base={"REMOTE_ADDR": "10.0.0.9"}).status_code == 302
-        # Refused attempts do not extend the lockout; it ends when the window has passed.
-        clock.advance(seconds=749)
-        assert anonymous.sign_in("ann").status_code == 429
-        clock.advance(seconds=2)
+        assert "Too many failed sign-ins for this username from your network address" in text
+        assert "try again in 1 second." in text
+        assert response.headers["Retry-After"] == "1"
+        for wait in (1, 2, 4):
+            clock.advance(seconds=wait)
+            assert anonymous.sign_in("ann", "wrong password").status_code == 422
+            refused = anonymous.sign_in("ann")
+            assert refused.status_code == 429
+            assert refused.headers["Retry-After"] == str(wait * 2)
+        clock.advance(seconds=7.5)
+        assert anonymous.sign_in("ann").status_code == 429  # refusals do not extend it
+        clock.advance(seconds=0.5)
         assert anonymous.sign_in("ann").status_code == 302
 
-    def test_a_success_clears_the_username_failures(self, app: Flask, anonymous: Browser) -> None:
-        for _ in range(4):
+    def test_the_delay_stops_at_its_cap(self, app: Flask, anonymous: Browser, clock: Clock) -> None:
+        app.config.update(LOGIN_MAX_DELAY_SECONDS=150, LOGIN_MAX_FAILURES_PER_ADDRESS=100)
+        for _ in range(12):  # 2 ** (12 - 3) s would be 512 s
+            assert anonymous.sign_in("ann", "wrong password").status_code == 422
+            clock.advance(seconds=150)
+        clock.advance(seconds=-150)
+        refused = anonymous.sign_in("ann")
+        assert refused.status_code == 429
+        assert refused.headers["Retry-After"] == "150"
+        assert "try again in 3 minutes." in refused.get_data(as_text=True)
+        clock.advance(seconds=150)
+        assert anonymous.sign_in("ann").status_code == 302
+
+    def test_an_attacker_cannot_lock_anyone_out(self, app: Flask) -> None:
+        """Issue 12.11: failures for ann from the attacker's address refuse the attacker, not
+        ann elsewhere; nor bob, whose pair has no failures, at the attacker's own address."""
+        attacker = Browser(app.test_client())
+        at = {"environ_base": {"REMOTE_ADDR": "203.0.113.66"}}
+        statuses = [attacker.sign_in("ann", f"guess {n}", **at).status_code for n in range(10)]
+        assert statuses == [422] * 3 + [429] * 7
+        ann = Browser(app.test_client())
+        assert ann.sign_in("ann", environ_base={"REMOTE_ADDR": "198.51.100.7"}).status_code == 302
+        bob = Browser(app.test_client())
+        assert bob.sign_in("bob", **at).status_code == 302
+
+    def test_spraying_from_one_address_is_slowed(self, app: Flask, clock: Clock) -> None:
+        sprayer = Browser(app.test_client())
+        for n in range(6):
+            assert sprayer.sign_in(f"user{n}", "Winter2026!").status_code == 422
+        response = sprayer.sign_in("user0", "Spring2026!")  # a second guess for a failed pair
+        assert response.status_code == 429
+        assert "Too many failed sign-ins from your network address" in response.get_data(
+            as_text=True
+        )
+        assert response.headers["Retry-After"] == "1"
+        # A different client behind the same address signs in with its own password.
+        same_nat = Browser(app.test_client())
+        assert same_nat.sign_in("bob").status_code == 302
+        clock.advance(seconds=1)
+        assert sprayer.sign_in("user0", "Spring2026!").status_code == 422
+
+    def test_a_success_clears_the_pair(self, app: Flask, anonymous: Browser) -> None:
+        for _ in range(2):
             anonymous.sign_in("ann", "wrong password")
         assert anonymous.sign_in("ann").status_code == 302
         with db_of(app).session() as s:
-            assert s.scalars(select(LoginFailure.username)).all() == []
+            assert s.scalars(select(LoginThrottle.username)).all() == [""]  # the address's row
         second = Browser(app.test_client())
-        for _ in range(4):
-            second.sign_in("ann", "wrong password")
-        assert second.sign_in("ann").status_code == 302
-
-    def test_one_address_spraying_many_usernames_is_paused(self, app: Flask) -> None:
-        sprayer = Browser(app.test_client())
-        for n in range(8):
-            assert sprayer.sign_in(f"user{n}", "guess").status_code == 422
-        response = sprayer.sign_in("bob")
-        assert response.status_code == 429
-        assert "your network address" in response.get_data(as_text=True)
-        elsewhere = Browser(app.test_client())
-        ok = elsewhere.sign_in("bob", environ_base={"REMOTE_ADDR": "192.0.2.7"})
-        assert ok.status_code == 302
+        for _ in range(3):
+            assert second.sign_in("ann", "wrong password").status_code == 422
+        assert second.sign_in("ann").status_code == 429
 
     def test_workers_share_the_count(self, app: Flask, db_url: str, clock: Clock) -> None:
         """Two apps on one database stand for two gunicorn workers."""
-        other = make_app(db_url, CLOCK=clock, LOGIN_MAX_FAILURES=5)
+        other = make_app(db_url, CLOCK=clock, LOGIN_MAX_FAILURES=3)
         try:
             first, second = Browser(app.test_client()), Browser(other.test_client())
-            for n in range(5):
+            for n in range(3):
                 browser = first if n % 2 else second
                 assert browser.sign_in("ann", "wrong password").status_code == 422
-            assert count(app, LoginFailure) == 5
+            with db_of(app).session() as s:
+                failures = s.scalar(
+                    select(LoginThrottle.failures).where(LoginThrottle.username == "ann")
+                )
+            assert failures == 3
             assert first.sign_in("ann").status_code == 429
             assert second.sign_in("ann").status_code == 429
         finally:
             db_of(other).dispose()
 
-    def test_old_failures_are_pruned(self, app: Flask, anonymous: Browser, clock: Clock) -> None:
+    def test_old_counts_are_pruned(self, app: Flask, anonymous: Browser, clock: Clock) -> None:
         for _ in range(3):
             anonymous.sign_in("ann", "wrong password")
-        clock.advance(minutes=16)
+        clock.advance(hours=25)
         anonymous.sign_in("bob", "wrong password")
         with db_of(app).session() as s:
-            assert s.scalars(select(LoginFailure.username)).all() == ["bob"]
+            assert sorted(s.scalars(select(LoginThrottle.username))) == ["", "bob"]
+
+    def test_failures_and_pauses_go_into_the_audit_chain(
+        self, app: Flask, anonymous: Browser
+    ) -> None:
+        for n in range(3):
+            anonymous.sign_in("ann", f"secret guess {n}")
+        for _ in range(5):
+            assert anonymous.sign_in("ann", "secret guess 9").status_code == 429
+        with db_of(app).session() as s:
+            found = [e for e in audit.events(s) if e.action.startswith("auth.")]
+            exported = audit.export(s)
+            assert audit.verify(s).ok
+        assert [e.action for e in found] == ["auth.sign_in_failed"] * 3 + ["auth.throttled"]
+        assert {(e.actor, e.subject) for e in found} == {("anonymous", "user:ann")}
+        assert found[0].payload == {
+            "username": "ann",
+            "address": "127.0.0.1",
+            "form": "sign-in",
+            "failures": 1,
+        }
+        assert found[3].payload == {
+            "username": "ann",
+            "address": "127.0.0.1",
+            "form": "sign-in",
+            "scope": "pair",
+            "failures": 3,
+            "retry_after_seconds": 1,
+        }
+        assert "secret guess" not in exported
 
 
 def test_behind_a_proxy_the_throttle_counts_the_client_address(db_url: str) -> None:
@@ -367,8 +483,8 @@ def test_behind_a_proxy_the_throttle_counts_the_client_address(db_url: str) -> N
         forwarded = {"X-Forwarded-For": "203.0.113.5"}
         browser.sign_in("nobody", "wrong password", headers=forwarded)
         with db_of(app).session() as s:
-            assert s.scalars(select(LoginFailure.address)).all() == ["203.0.113.5"]
+            assert set(s.scalars(select(LoginThrottle.address))) == {"203.0.113.5"}
     finally:
         with db_of(app).session() as s:
-            s.execute(delete(LoginFailure))
+            s.execute(delete(LoginThrottle))
         db_of(app).dispose()

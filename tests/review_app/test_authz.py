@@ -144,6 +144,7 @@ def test_links_and_buttons_follow_the_table(login: Callable[..., Browser]) -> No
 POLICY = {
     "auth.login": set(PRINCIPALS),
     "auth.logout": set(ROLES),
+    "auth.change_password": set(ROLES),
     "home.index": set(ROLES),
     "audit.index": {"auditor", "admin"},
     "audit.verify": {"auditor", "admin"},
@@ -156,6 +157,7 @@ POLICY = {
             "disable_user",
             "enable_user",
             "change_role",
+            "reset_password",
             "apikeys",
             "create_apikey",
             "revoke_apikey",
@@ -172,9 +174,10 @@ def test_the_table_follows_the_policy(endpoint: str) -> None:
 
 
 def test_an_auditor_can_change_nothing(app: Flask) -> None:
-    """Every route open to auditors is a GET, but signing in and out and verifying the
-    chain (a POST because it is expensive and locks appends; it writes nothing)."""
-    reading_posts = {"audit.verify", "auth.login", "auth.logout"}
+    """Every route open to auditors is a GET, but signing in and out, verifying the chain (a
+    POST because it is expensive and locks appends; it writes nothing) and changing their own
+    password (which changes nothing of the product's record)."""
+    reading_posts = {"audit.verify", "auth.login", "auth.logout", "auth.change_password"}
     posts = {
         rule.endpoint
         for rule, method in ui_routes(app)

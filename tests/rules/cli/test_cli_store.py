@@ -14,6 +14,7 @@ import pytest
 from click.testing import CliRunner, Result
 from sqlalchemy import text
 
+from rules import audit
 from rules.cli import main
 from rules.cli.service import cli_actor
 from rules.core.dmn import import_dmn
@@ -243,6 +244,49 @@ def test_users_and_api_keys(db_url: str) -> None:
     bad_scope = run_json(db_url, "apikeys", "create", "x", "--scopes", "decid", code=1)
     assert bad_scope["problems"][0]["suggestion"] == "decide"
     assert run(db_url, "apikeys", "revoke", "nope").exit_code == 3
+
+
+def test_users_reset_password_forces_a_change_and_is_audited(db_url: str) -> None:
+    made = run(
+        db_url,
+        "users",
+        "create",
+        "ann",
+        "--role",
+        "analyst",
+        "--password-stdin",
+        input="correct horse battery\n",
+    )
+    assert made.exit_code == 0, made.output
+    result = run(
+        db_url,
+        "users",
+        "reset-password",
+        "ann",
+        "--password-stdin",
+        "--json",
+        input="temporary pass 1\n",
+    )
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout) == {"username": "ann", "must_change_password": True}
+    listed = run_json(db_url, "users", "list")["users"]
+    assert listed[0]["must_change_password"] is True
+    assert "(must change password)" in run(db_url, "users", "list").output
+    db = Database(db_url)
+    with db.session() as s:
+        assert accounts.authenticate_user(s, "ann", "correct horse battery") is None
+        assert accounts.authenticate_user(s, "ann", "temporary pass 1") is not None
+        event = list(audit.events(s, action="user.password_reset"))[-1]
+    db.dispose()
+    assert (event.actor, event.subject) == (cli_actor(), "user:ann")
+    assert event.payload == {"username": "ann", "sessions_ended": 0}
+    short = run(db_url, "users", "reset-password", "ann", "--password-stdin", input="short\n")
+    assert (short.exit_code, "RB703 password" in short.stderr) == (1, True)
+    same = run(db_url, "users", "reset-password", "ann", "--password-stdin", input="ANN\n")
+    assert same.exit_code == 1
+    missing = run(db_url, "users", "reset-password", "bob", "--password-stdin", input="x" * 12)
+    assert missing.exit_code == 3
+    assert "no user named 'bob'" in missing.stderr
 
 
 def test_demo_loads_once(db_url: str) -> None:
