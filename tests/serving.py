@@ -50,20 +50,23 @@ def wait_until_up(proc: subprocess.Popen[str], port: int) -> None:
 
 @contextmanager
 def serving(
-    db_url: str, home: Path, workers: int = 2
+    db_url: str, home: Path, workers: int = 2, log: Path | None = None
 ) -> Iterator[tuple[subprocess.Popen[str], int]]:
     """``rulebook serve`` on ``db_url`` (it migrates first), its instance folder and working
-    directory in ``home``; yields the process and its port once ``/healthz`` answers."""
+    directory in ``home``; yields the process and its port once ``/healthz`` answers. Its
+    output goes to ``log`` when given (a long run would fill a pipe nobody reads), else to
+    pipes read at the end."""
     port = free_port()
     home.mkdir(parents=True, exist_ok=True)
     env = {"PATH": "/usr/bin:/bin", "RULEBOOK_INSTANCE_PATH": str(home / "instance")}
     args = [str(RULEBOOK), "serve", "--port", str(port), "--workers", str(workers)]
+    output = None if log is None else log.open("w")
     proc = subprocess.Popen(
         [*args, "--no-access-log", "--database-url", db_url],
         cwd=home,
         env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
+        stdout=subprocess.PIPE if output is None else output,
+        stderr=subprocess.PIPE if output is None else subprocess.STDOUT,
         text=True,
         start_new_session=True,
     )
@@ -74,3 +77,5 @@ def serving(
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)  # the master and its workers
             proc.communicate()
+        if output is not None:
+            output.close()
