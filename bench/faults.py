@@ -13,6 +13,8 @@ Every request carries a ``request_id``, so afterwards the log is asked about eac
   recorded (the client retries with the same request_id), one that says nothing was recorded
   must not have been (``recorded_though_503_said_not``: must be 0, reported as found);
 - requests with no answer at all (the killed worker's) are counted, and how many were recorded;
+- a restart while the server idles, then ``--sequential`` decisions one at a time (each on a
+  new connection): how many failed (stale connections: issue 12 item 6);
 - seconds to full recovery after each restart: from ``pg_ctl start`` returning to the end of
   the last failed request started after it (0 when the first requests already succeeded),
   and to the first ``/readyz`` 200;
@@ -68,6 +70,7 @@ class Load:
         self.port, self.path, self.key = port, f"/api/v1/rulesets/{name}/decisions", key
         self.facts = _facts(500)
         self.answers: list[Answer] = []
+        self._headers = {"Content-Type": "application/json", "Authorization": f"Bearer {key}"}
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._threads = [
@@ -84,30 +87,42 @@ class Load:
             t.join(timeout=30)
         return self.answers
 
+    def send(self, conn: http.client.HTTPConnection, request_id: str, n: int) -> Answer:
+        """One decision with ``request_id``; what came back (or that nothing did)."""
+        body = json.dumps({"facts": self.facts[n % len(self.facts)], "request_id": request_id})
+        started = time.monotonic()
+        try:
+            conn.request("POST", self.path, body, self._headers)
+            response = conn.getresponse()
+            data = response.read().decode("utf-8", "replace")
+            answer = Answer(request_id, started, time.monotonic(), response.status, body=data)
+            if 200 <= response.status < 300:
+                answer.decision_id = int(json.loads(data)["decision_id"])
+        except (OSError, http.client.HTTPException):
+            conn.close()
+            answer = Answer(request_id, started, time.monotonic(), NO_ANSWER)
+        with self._lock:
+            self.answers.append(answer)
+        return answer
+
     def _client(self, client: int) -> None:
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=15)
-        headers = {"Content-Type": "application/json", "Authorization": f"Bearer {self.key}"}
         n = 0
         while not self._stop.is_set():
             n += 1
-            request_id = f"fault-{client}-{n}"
-            body = json.dumps({"facts": self.facts[n % len(self.facts)], "request_id": request_id})
-            started = time.monotonic()
-            try:
-                conn.request("POST", self.path, body, headers)
-                response = conn.getresponse()
-                data = response.read().decode("utf-8", "replace")
-                answer = Answer(request_id, started, time.monotonic(), response.status, body=data)
-                if 200 <= response.status < 300:
-                    answer.decision_id = int(json.loads(data)["decision_id"])
-            except (OSError, http.client.HTTPException):
-                answer = Answer(request_id, started, time.monotonic(), NO_ANSWER)
-                conn.close()
-            with self._lock:
-                self.answers.append(answer)
-            if not 200 <= answer.status < 300:
+            if not 200 <= self.send(conn, f"fault-{client}-{n}", n).status < 300:
                 time.sleep(0.02)  # not a retry (a new request_id): no busy loop while down
         conn.close()
+
+    def sequential(self, count: int) -> list[Answer]:
+        """``count`` decisions one after another, each on a new connection (so they spread
+        over the workers and their threads): the issue's measurement after a restart."""
+        out = []
+        for n in range(count):
+            conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=15)
+            out.append(self.send(conn, f"sequential-{n}", n))
+            conn.close()
+        return out
 
 
 class Readiness:
@@ -250,12 +265,26 @@ def run(args: argparse.Namespace, pg: PgCluster, home: Path) -> dict[str, Any]:
             timeline[f"back_{mode}"] = time.monotonic()
         time.sleep(args.phase)
         timeline["load_stopped"] = time.monotonic()
-        answers = load.stop()
+        load.stop()
+        # The issue's case: PostgreSQL restarted while the server idles (every connection it
+        # keeps goes stale), then decisions one at a time: all must succeed at once.
+        time.sleep(args.down)
+        pg.stop("fast")
+        pg.start()
+        timeline["back_idle"] = time.monotonic()
+        probe = load.sequential(args.sequential)
+        timeline["probe_done"] = time.monotonic()
         readiness.stop()
+        answers = load.answers
     report = check_log(pg.url, name, answers)
     report["recovery"] = {
         mode: recovery(answers, readiness.ready, timeline[f"back_{mode}"], timeline[until])
         for mode, until in (("fast", "stop_immediate"), ("immediate", "load_stopped"))
+    }
+    report["idle_restart_then_sequential"] = {
+        "sent": len(probe),
+        "ok_2xx": sum(1 for a in probe if 200 <= a.status < 300),
+        **recovery(answers, readiness.ready, timeline["back_idle"], timeline["probe_done"]),
     }
     report["timeline_s"] = {k: round(v - t0, 3) for k, v in timeline.items()}
     report["load_seconds"] = round(max(a.ended for a in answers) - t0, 3)
@@ -272,10 +301,13 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument(
         "--keep-log", action="store_true", help="keep the server's log next to --out"
     )
+    parser.add_argument(
+        "--sequential", type=int, default=60, help="decisions one at a time after an idle restart"
+    )
     parser.add_argument("--short", action="store_true", help="a few seconds (the suite's run)")
     args = parser.parse_args(argv)
     if args.short:
-        args.workers, args.clients, args.phase, args.down = 2, 4, 1.5, 0.5
+        args.workers, args.clients, args.phase, args.down, args.sequential = 2, 4, 1.5, 0.5, 20
     reason = missing_reason()
     if reason:
         sys.exit(f"the fault script needs a PostgreSQL cluster of its own: {reason}")
@@ -307,7 +339,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         f"{report['lost_2xx']} 2xx lost, {report['status_503']} 503 "
         f"({report['recorded_though_503_said_not']} recorded though said not), "
         f"recovery fast {rec['fast']['seconds_to_full_recovery']} s / immediate "
-        f"{rec['immediate']['seconds_to_full_recovery']} s, audit "
+        f"{rec['immediate']['seconds_to_full_recovery']} s, after an idle restart "
+        f"{report['idle_restart_then_sequential']['ok_2xx']}/"
+        f"{report['idle_restart_then_sequential']['sent']} sequential 2xx, audit "
         f"{'ok' if report['audit_verify']['ok'] else 'BROKEN'}, replay "
         f"{report['replay']['identical']}/{report['replay']['replayed']} identical -> {args.out}"
     )
