@@ -176,9 +176,9 @@ def says_unknown(body: str) -> bool:
 def recovery(
     answers: list[Answer], readiness: list[float], back: float, until: float
 ) -> dict[str, Any]:
-    """How long after PostgreSQL was back (until the next fault) until every request succeeded
-    and /readyz answered 200."""
-    after = [a for a in answers if back <= a.started < until]
+    """How long after PostgreSQL was back until every request succeeded and /readyz answered
+    200: the requests sent after it was back and answered before the next fault."""
+    after = [a for a in answers if back <= a.started and a.ended < until]
     failed = [a for a in after if not 200 <= a.status < 300]
     ok = [a.ended for a in after if 200 <= a.status < 300]
     ready = [t for t in readiness if back <= t < until]
@@ -193,6 +193,7 @@ def recovery(
         "seconds_to_first_2xx": round(min(ok) - back, 3) if ok else None,
         "seconds_to_ready": round(min(ready) - back, 3) if ready else None,
         "failures_after": details,
+        "failed_at_s": [round(a.started - back, 3) for a in failed][:20],
     }
 
 
@@ -249,7 +250,7 @@ def run(args: argparse.Namespace, pg: PgCluster, home: Path) -> dict[str, Any]:
     log = Path(args.out).with_suffix(".server.log") if args.keep_log else home / "serve.log"
     with serving(pg.url, home, workers=args.workers, log=log) as (proc, port):
         load, readiness = Load(port, name, key, args.clients), Readiness(port)
-        t0 = time.monotonic()
+        t0, wall = time.monotonic(), time.time()
         load.start()
         readiness.start()
         time.sleep(args.phase)
@@ -287,6 +288,7 @@ def run(args: argparse.Namespace, pg: PgCluster, home: Path) -> dict[str, Any]:
         **recovery(answers, readiness.ready, timeline["back_idle"], timeline["probe_done"]),
     }
     report["timeline_s"] = {k: round(v - t0, 3) for k, v in timeline.items()}
+    report["started_at_utc"] = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(wall))
     report["load_seconds"] = round(max(a.ended for a in answers) - t0, 3)
     return report
 
