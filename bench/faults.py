@@ -47,7 +47,7 @@ from rules import audit  # noqa: E402
 from rules.store import Database, decisions  # noqa: E402
 from rules.store.models import Decision  # noqa: E402
 from tests.pgcluster import PgCluster, missing_reason, own_cluster  # noqa: E402
-from tests.serving import get, serving  # noqa: E402
+from tests.serving import get, serving, workers  # noqa: E402
 
 NO_ANSWER = 0  # the status recorded for a request that got no response (connection reset)
 
@@ -150,19 +150,6 @@ class Readiness:
                 pass
 
 
-def workers_of(master: int) -> list[int]:
-    """The pids of the gunicorn master's children (its workers)."""
-    found = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == master:
-            found.append(int(stat.parent.name))
-    return sorted(found)
-
-
 def says_unknown(body: str) -> bool:
     """Whether a 503's body says the outcome is unknown (not "nothing was recorded")."""
     try:
@@ -254,7 +241,7 @@ def run(args: argparse.Namespace, pg: PgCluster, home: Path) -> dict[str, Any]:
         load.start()
         readiness.start()
         time.sleep(args.phase)
-        killed = workers_of(proc.pid)[0]
+        killed = workers(proc.pid, args.workers)[0]
         os.kill(killed, signal.SIGKILL)
         timeline["worker_sigkilled"] = time.monotonic()
         for mode in ("fast", "immediate"):

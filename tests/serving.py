@@ -48,6 +48,17 @@ def wait_until_up(proc: subprocess.Popen[str], port: int) -> None:
     pytest.fail(f"rulebook serve did not answer /healthz within {START_SECONDS} s")
 
 
+def workers(pid: int, expected: int) -> list[int]:
+    """The master's child processes, once ``expected`` of them have started (gunicorn forks
+    them one after another)."""
+    deadline = time.monotonic() + 30
+    while True:
+        found = [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+        if len(found) >= expected or time.monotonic() > deadline:
+            return found
+        time.sleep(0.1)
+
+
 @contextmanager
 def serving(
     db_url: str, home: Path, workers: int = 2, log: Path | None = None
