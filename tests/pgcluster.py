@@ -5,8 +5,8 @@ Never the shared server on 5432: faults are only ever injected into this one. Po
 tools refuse to run as root, so as root they run as the ``postgres`` system user (through
 ``runuser``), and the directory is handed to that user.
 
-    with own_cluster() as pg:     # pytest: the ``own_pg`` fixture in tests/rules/store/
-        url = pg.url
+    with own_cluster() as pg:     # e.g. the ``own_pg`` fixture of tests/rules/api/test_pg_restart.py
+        url = pg.url              # postgresql+psycopg://postgres@127.0.0.1:PORT/postgres
         pg.stop("immediate"); pg.start()
 """
 

@@ -174,10 +174,19 @@ class AutocommitWriter:
         for conn in conns:
             conn.close()
 
+    def _discard(self, conn: psycopg.Connection[Any]) -> None:
+        with self._lock:
+            if conn in self._open:
+                self._open.remove(conn)
+        conn.close()
+
     def insert(self, values: dict[str, Any], guarded: bool) -> int | None:
         conn: psycopg.Connection[Any] | None = getattr(self._local, "conn", None)
+        if conn is not None and connection_lost(conn):  # the server restarted, or ended it
+            self._discard(conn)
+            conn = None
         try:
-            if conn is None or connection_lost(conn):  # new, or the server restarted
+            if conn is None:
                 conn = psycopg.connect(self._dsn, autocommit=True)
                 self._local.conn = conn
                 with self._lock:
