@@ -150,6 +150,22 @@ class Readiness:
                 pass
 
 
+def sockets(pid: int) -> int:
+    """How many sockets a process holds (clients' keep-alive connections and its database
+    connections): the busiest worker is the one to kill."""
+    try:
+        return sum(1 for fd in Path(f"/proc/{pid}/fd").iterdir() if "socket:" in _link(fd))
+    except OSError:
+        return 0
+
+
+def _link(fd: Path) -> str:
+    try:
+        return os.readlink(fd)
+    except OSError:
+        return ""
+
+
 def says_unknown(body: str) -> bool:
     """Whether a 503's body says the outcome is unknown (not "nothing was recorded")."""
     try:
@@ -241,7 +257,7 @@ def run(args: argparse.Namespace, pg: PgCluster, home: Path) -> dict[str, Any]:
         load.start()
         readiness.start()
         time.sleep(args.phase)
-        killed = workers(proc.pid, args.workers)[0]
+        killed = max(workers(proc.pid, args.workers), key=sockets)  # one serving clients
         os.kill(killed, signal.SIGKILL)
         timeline["worker_sigkilled"] = time.monotonic()
         for mode in ("fast", "immediate"):
