@@ -8,7 +8,6 @@ import re
 import shutil
 import signal
 import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,7 +17,7 @@ from click.testing import CliRunner
 
 from review_app.commands import default_workers, gunicorn_options
 from rules.cli import main
-from tests.serving import get, serving
+from tests.serving import get, serving, workers
 
 REQUESTS = 30
 
@@ -27,17 +26,6 @@ REQUESTS = 30
 def server(db_url: str, tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], int]]:
     with serving(db_url, tmp_path) as running:
         yield running
-
-
-def _workers(pid: int, expected: int) -> list[int]:
-    """The master's child processes, once ``expected`` of them have started (gunicorn forks
-    them one after another)."""
-    deadline = time.monotonic() + 30
-    while True:
-        found = [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
-        if len(found) >= expected or time.monotonic() > deadline:
-            return found
-        time.sleep(0.1)
 
 
 def _responses_ok(metrics: str) -> float:
@@ -51,7 +39,7 @@ def test_serves_with_several_workers_and_stops_on_sigterm(
     server: tuple[subprocess.Popen[str], int], db_url: str
 ) -> None:
     proc, port = server
-    assert len(_workers(proc.pid, 2)) == 2
+    assert len(workers(proc.pid, 2)) == 2
     status, body = get(port, "/readyz")
     assert status == 200, body  # serve migrated the database first
     assert json.loads(body)["status"] == "ready"
