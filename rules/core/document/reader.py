@@ -75,6 +75,20 @@ class Reader:
         if not isinstance(value, str):
             self.problem(loc, f"expected a string, got {kind_of(value)}")
             return None
+        return self.unicode(value, loc)
+
+    def unicode(self, value: str, loc: str) -> str | None:
+        """``value`` if it is Unicode text; a lone surrogate (which JSON's ``\\ud800`` can
+        smuggle in) has no UTF-8 form, so no canonical form and no hash."""
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            self.problem(
+                loc,
+                f"the text holds a lone surrogate ({value[exc.start : exc.end]!r}) at "
+                f"character {exc.start}, which is not Unicode; remove it",
+            )
+            return None
         return value
 
     def flag(self, data: Mapping[str, Any], key: str, where: str, default: bool) -> bool:
@@ -96,6 +110,8 @@ class Reader:
         if not is_scalar(value):
             self.problem(loc, f"expected a string, number or boolean, got {kind_of(value)}")
             return None
+        if isinstance(value, str):
+            return self.unicode(value, loc)
         if isinstance(value, float):
             # One canonical form, one behaviour: 1.0 and 1 are the same version and must give
             # byte-identical results, so integral floats are read as integers.
