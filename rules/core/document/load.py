@@ -88,7 +88,7 @@ def load_document(text: str | bytes) -> Document:
         raise DocumentError(
             "the document is not valid YAML or JSON", [Problem("RB001", "", str(exc))]
         ) from exc
-    except RecursionError as exc:
+    except RecursionError:
         # PyYAML composes nested collections recursively; no ruleset nests anywhere near this.
         raise DocumentError(
             "the document is nested too deeply",
