@@ -40,6 +40,13 @@ def is_scalar(value: object) -> bool:
     return isinstance(value, str | int | bool)
 
 
+def _exact_double(value: int) -> bool:
+    try:
+        return int(float(value)) == value
+    except OverflowError:
+        return False
+
+
 class Reader:
     """Reads plain data, collecting each problem (RB002 unless said) with its location."""
 
@@ -105,6 +112,10 @@ class Reader:
             self.problem(loc, "numbers must be finite (no NaN or infinity)")
             return None
         if isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_EXACT_INT:
+            # The canonical form (RFC 8785) writes the double 1e16 as 10000000000000000, so an
+            # integer a double holds exactly is that double; any other would be rounded.
+            if _exact_double(value):
+                return float(value)
             self.problem(loc, f"integers must lie within ±{MAX_EXACT_INT} (2**53)")
             return None
         if not is_scalar(value):
