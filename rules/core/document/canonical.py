@@ -20,6 +20,7 @@ Published test vectors: ``docs/audit-chain-vectors.json``.
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Mapping
 from decimal import Decimal
@@ -109,14 +110,66 @@ def _encode(value: Any, out: list[str]) -> None:
         raise TypeError(f"not plain data: {value!r}")
 
 
+class _Slow(Exception):
+    """The value needs :func:`_encode`: the C encoder would write it differently."""
+
+
+_FLAT = frozenset((str, bool, type(None)))
+
+
+def _prepared(value: Any) -> Any:
+    """``value`` as the standard library's C encoder, sorting keys, writes in RFC 8785 form:
+    integral floats within 2**53 as integers (the same digits); raises :class:`_Slow` for what
+    it would write otherwise (floats it writes in exponent form, keys whose code point order
+    is not their UTF-16 order, anything but exact dicts, lists and scalars)."""
+    kind = type(value)
+    if kind is str or kind is bool or value is None:
+        return value
+    if kind is dict:
+        for key in value:
+            if type(key) is not str or (not key.isascii() and max(key) >= "\ud800"):
+                raise _Slow
+        if _FLAT.issuperset(map(type, value.values())):
+            return value
+        return {k: _prepared(v) for k, v in value.items()}
+    if kind is float:
+        if value.is_integer():
+            if abs(value) <= MAX_EXACT_INT:
+                return int(value)
+            raise _Slow  # ECMAScript writes the shortest digits, then zeros: not int's digits
+        if 1e-4 <= abs(value) < 1e16:  # where repr is plain notation, as ECMAScript's is
+            return value
+        raise _Slow
+    if kind is int:
+        if abs(value) <= MAX_EXACT_INT:
+            return value
+        raise _Slow
+    if kind is list or kind is tuple:
+        return [_prepared(v) for v in value]
+    raise _Slow
+
+
 def canonical_json(data: Any) -> bytes:
     """The RFC 8785 (JCS) canonical form of plain data (dicts, lists, tuples, strings,
     numbers, booleans, None), as UTF-8 bytes. ValueError for NaN, infinities and lone
-    surrogates; TypeError for anything else that is not plain data."""
-    out: list[str] = []
-    _encode(data, out)
+    surrogates; TypeError for anything else that is not plain data.
+
+    Most data is written by the standard library's C encoder after :func:`_prepared`, which
+    gives the same bytes several times faster; the rest by :func:`_encode`."""
     try:
-        return "".join(out).encode("utf-8")
+        text = json.dumps(
+            _prepared(data),
+            sort_keys=True,
+            separators=(",", ":"),
+            ensure_ascii=False,
+            allow_nan=False,
+        )
+    except _Slow:
+        out: list[str] = []
+        _encode(data, out)
+        text = "".join(out)
+    try:
+        return text.encode("utf-8")
     except UnicodeEncodeError as exc:
         raise ValueError(
             f"text holds a lone surrogate ({exc.object[exc.start : exc.end]!r}), "

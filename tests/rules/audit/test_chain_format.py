@@ -21,6 +21,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import select, update
 
 from rules import audit
@@ -286,3 +288,32 @@ def test_the_offline_verifier_rejects_a_tampered_export(db: Database, tmp_path: 
     assert "not the head" in done.stdout
     (tmp_path / "junk.json").write_text("not an export", encoding="utf-8")
     assert _run(tmp_path / "junk.json", cwd=tmp_path).returncode == 2
+
+
+JSON_VALUES = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(10**23), max_value=10**23)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.sampled_from([1e-7, 1e-4, 9.9e-5, 1e16, 1e21, 1e20, -0.0, 5e-324, 2.0**53 + 2])
+    | st.text(alphabet=st.characters(exclude_categories=["Cs"]), max_size=6),
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.dictionaries(
+            st.text(alphabet=st.characters(exclude_categories=["Cs"]), max_size=4),
+            inner,
+            max_size=4,
+        )
+    ),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(JSON_VALUES)
+def test_the_service_and_the_offline_verifier_agree_byte_for_byte(value: object) -> None:
+    """Two implementations of one published form: the service's (a fast path through the C
+    encoder, and RFC 8785 by hand for the rest) and the offline verifier's (by hand)."""
+    assert canonical_json(value) == offline.jcs(value).encode("utf-8")
+    text = canonical_json(value)
+    assert canonical_json(json.loads(text)) == text  # a fixed point: parsing changes nothing
