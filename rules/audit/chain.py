@@ -7,7 +7,7 @@ Chain format 2 (every event appended now): ``canonical`` is RFC 8785 (JCS,
 payload}``. Events of format 1, written before, hashed the same fields without ``format`` in
 format 1's canonical JSON (:mod:`rules.audit.legacy`); a chain is a run of format 1 events
 followed by format 2 events, and :func:`link_format` tells which recipe an event's hash
-follows. ``docs/audit-chain.md`` is the specification; ``tools/verify_audit_export.py``
+follows. ``docs/audit-chain.md`` is the specification; ``rules/audit/offline.py``
 recomputes a chain from an export with the standard library alone.
 
 Appenders serialise on the single ``audit_head`` row: its UPDATE is the transaction's first

@@ -46,7 +46,7 @@ def events(
 def export(session: Session, fmt: str = "json") -> str:
     """The whole chain as JSON (a list of events) or CSV (payload as the JSON text stored, the
     canonical form its event was written with). Either recomputes with
-    ``tools/verify_audit_export.py`` (``docs/audit-chain.md``)."""
+    ``rules/audit/offline.py`` (``docs/audit-chain.md``)."""
     if fmt not in ("json", "csv"):
         raise ValueError(f"unknown export format {fmt!r}: use csv or json")
     query = select(AuditEvent).order_by(AuditEvent.seq).execution_options(yield_per=1000)
