@@ -88,8 +88,10 @@ def frontier(offers: Sequence[Offer], ceiling: float | None = None) -> Scatter |
     extra = [ceiling] if ceiling is not None and math.isfinite(ceiling) else []
     x_lo, x_hi = extent([o.loss for o in shown], include=(0.0, *extra))
     y_lo, y_hi = extent([o.gain for o in shown], include=(0.0,))
-    x = Scale(x_lo, x_hi, LEFT, WIDTH - RIGHT)
-    y = Scale(y_lo, y_hi, HEIGHT - BOTTOM, TOP)
+    # Inset by a dot's size, so that a point on the domain's edge is drawn whole.
+    inset = RADIUS + 5
+    x = Scale(x_lo, x_hi, LEFT + inset, WIDTH - RIGHT - inset)
+    y = Scale(y_lo, y_hi, HEIGHT - BOTTOM - inset, TOP + inset)
     dots = []
     # The current proposal last, so that its dot is drawn on top of any it overlaps.
     for o in sorted(shown, key=lambda o: (o.current, o.proposal_id)):
@@ -106,16 +108,16 @@ def frontier(offers: Sequence[Offer], ceiling: float | None = None) -> Scatter |
                 r=RADIUS + 2 if o.current else RADIUS,
                 label=f"#{o.proposal_id}",
                 label_x=cx - 10 if left else cx + 10,
-                label_y=max(cy - 8, TOP + 10),
+                label_y=max(cy - 10, TOP + 10),
             )
         )
     return Scatter(
         width=WIDTH,
         height=HEIGHT,
-        plot_left=x.start,
-        plot_right=x.end,
-        plot_top=y.end,
-        plot_bottom=y.start,
+        plot_left=LEFT,
+        plot_right=WIDTH - RIGHT,
+        plot_top=TOP,
+        plot_bottom=HEIGHT - BOTTOM,
         dots=tuple(dots),
         x_ticks=tuple(Tick(x(t), _points(t)) for t in nice_ticks(x_lo, x_hi)),
         y_ticks=tuple(Tick(y(t), _points(t)) for t in nice_ticks(y_lo, y_hi)),

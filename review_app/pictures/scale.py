@@ -46,7 +46,8 @@ def extent(
     values: Iterable[float], include: Iterable[float] = (), count: int = 5
 ) -> tuple[float, float]:
     """A domain holding every finite value and every ``include``, widened to whole ticks."""
-    found = [v for v in (*values, *include) if math.isfinite(v)]
+    # Nine decimals: what is smaller than that is no difference on a picture.
+    found = [round(v, 9) + 0.0 for v in (*values, *include) if math.isfinite(v)]
     if not found:
         return 0.0, 1.0
     lo, hi = min(found), max(found)
