@@ -25,6 +25,7 @@ RIGHT = 16
 TOP = 24  # room for the activation labels
 BOTTOM = 36
 LABELS = 6  # at most this many dates under the axis
+CLOSE = 24  # activation markers nearer than this share their label
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,7 +39,7 @@ class Line:
 class Marker:
     number: int
     x: float
-    label: str  # "v2"
+    label: str  # "v2"; "v1, v2" for activations close together; "" but for the last
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +58,20 @@ class RatesChart:
 
 def _seconds(at: datetime, origin: datetime) -> float:
     return (at - origin).total_seconds()
+
+
+def _markers(placed: Sequence[tuple[float, int]]) -> tuple[Marker, ...]:
+    """A marker per activation; those closer than :data:`CLOSE` to the next share one label
+    (``v1, v2``), written at the last of them."""
+    markers = []
+    pending: list[str] = []
+    for i, (x, number) in enumerate(placed):
+        pending.append(f"v{number}")
+        last = i + 1 == len(placed) or placed[i + 1][0] - x >= CLOSE
+        markers.append(Marker(number, x, ", ".join(pending) if last else ""))
+        if last:
+            pending = []
+    return tuple(markers)
 
 
 def rates_chart(
@@ -80,10 +95,8 @@ def rates_chart(
             for b in shown
         )
         lines.append(Line(kind, " ".join(f"{cx:g},{cy:g}" for cx, cy in dots), dots))
-    markers = tuple(
-        Marker(number, x(_seconds(at, origin)), f"v{number}")
-        for at, number in activations
-        if origin <= at <= end
+    markers = _markers(
+        [(x(_seconds(at, origin)), number) for at, number in activations if origin <= at <= end]
     )
     step = max(1, -(-len(shown) // LABELS))
     x_ticks = tuple(

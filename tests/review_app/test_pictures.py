@@ -200,6 +200,14 @@ def test_rates_draw_two_lines_and_mark_activations_inside_the_span() -> None:
     assert chart.x_ticks[0].text == "02 Mar"
 
 
+def test_activations_close_together_share_a_label() -> None:
+    hour = timedelta(hours=1)
+    activations = [(T0 + hour, 1), (T0 + 2 * hour, 2), (T0 + timedelta(days=5), 3)]
+    chart = rates_chart([day(n) for n in range(10)], activations)
+    assert chart is not None
+    assert [(m.number, m.label) for m in chart.markers] == [(1, ""), (2, "v1, v2"), (3, "v3")]
+
+
 def test_rates_of_no_decisions_are_no_picture() -> None:
     assert rates_chart([], []) is None
     assert rates_chart([day(0, 0, 0)], []) is None
