@@ -128,7 +128,7 @@ def test_pages_fit_1280_px_and_show_their_pictures(chromium: Browser, site: Site
     frontier = page.locator("#frontier-picture")
     assert frontier.is_visible()
     assert frontier.locator("a").count() == len(drafts)
-    shoot(page, "dossier-summary", since="h1", until=".toc")
+    shoot(page, "dossier-summary", since="h1", until="section.summary-card + dl.kv")
     shoot(page, "frontier", since="#frontier", until="#changed")
     wide = overflow(page)
 
