@@ -30,6 +30,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
 from review_app import access, auth
+from review_app.privacy import MASK
 from rules.api import problems
 from rules.api import routes as api_routes
 from rules.errors import Problem, RulebookError
@@ -173,5 +174,5 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(Exception, handle_error)
     app.after_request(_headers)
     app.jinja_env.filters.update(when=when, pretty_json=pretty_json)
-    app.jinja_env.globals.update(nav_items=nav_items)
+    app.jinja_env.globals.update(nav_items=nav_items, MASK=MASK)
     access.check_complete(app)

@@ -12,12 +12,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from review_app.privacy import MASK
 from review_app.rulesets.table import value_text
 from rules.core.document import Document
 
 __all__ = ["MASK", "FactRow", "fact_rows", "output_pairs"]
-
-MASK = "hidden: personal data"
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,6 +13,7 @@ from typing import Any
 
 from proposer.backtest.report import label
 from proposer.cases import agrees
+from review_app.privacy import MASK
 from review_app.proposals.evidence import count, outputs_text, part, percent, plain
 from rules.core.document import Document
 
@@ -30,7 +31,6 @@ __all__ = [
     "window_text",
 ]
 
-MASK = "•••••• (personal data, hidden for your role)"
 MATRIX_LABELS = 8  # more distinct values than this on an axis: a list of transitions instead
 LISTED_TRANSITIONS = 50
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from proposer import AddRule, Operation, ProposalRecord, RemoveRule, UpdateRule
+from review_app.pictures import BarChart, Measure
 from review_app.proposals.backtest import (
     BacktestView,
     ChangedPage,
@@ -41,6 +42,14 @@ from review_app.proposals.ruletext import (
     side_by_side,
 )
 from review_app.proposals.runrecord import RunView, run_view
+from review_app.proposals.summary import (
+    FrontierView,
+    Trade,
+    backtest_chart,
+    backtest_measures,
+    frontier_view,
+    trade,
+)
 from rules.core.document import Document, Rule
 
 __all__ = ["CHANGED_PAGE_SIZE", "Dossier", "RuleChange", "author_kind", "build", "rule_changes"]
@@ -80,6 +89,10 @@ class Dossier:
     scope: ScopeView | None
     impact: ImpactView | None
     run: RunView | None
+    measures: tuple[Measure, ...] = ()
+    backtest_chart: BarChart | None = None
+    trade: Trade | None = None
+    frontier: FrontierView | None = None
 
     @property
     def approvals_left(self) -> int:
@@ -147,8 +160,11 @@ def build(
     page: int,
     facts_of: Callable[[Sequence[int]], Mapping[int, Mapping[str, Any]]],
     pii_reader: bool,
+    run: Sequence[ProposalRecord] = (),
+    proposal_url: Callable[[int], str] = lambda n: f"/proposals/{n}",
 ) -> Dossier:
-    """The dossier of ``record`` on its ``base`` document."""
+    """The dossier of ``record`` on its ``base`` document; ``run``: the proposals the
+    proposer run that made it made (:func:`proposer.runs.run_of`), for the frontier."""
     found = record.evidence
     return Dossier(
         record=record,
@@ -170,4 +186,8 @@ def build(
         scope=scope_view(found),
         impact=impact_view(found, record.impact),
         run=run_view(record.run),
+        measures=backtest_measures(found),
+        backtest_chart=backtest_chart(found),
+        trade=trade(found),
+        frontier=frontier_view(record, run, proposal_url),
     )

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from wtforms import SelectChoice  # type: ignore[import-untyped]
 
 from proposer import AddRule, ProposalRecord, UpdateRule, get_proposal
+from proposer.runs import run_of
 from review_app.access import PII_READERS, can, current_user
 from review_app.forms import EmptyForm
 from review_app.proposals.dossier import Dossier, build
@@ -200,6 +201,8 @@ def dossier_page(
             page=page,
             facts_of=lambda ids: _facts(s, ids),
             pii_reader=user is not None and user.role in PII_READERS,
+            run=run_of(s, record),
+            proposal_url=lambda n: url_for("proposals.show", proposal_id=n),
         )
         versions = list_versions(s, record.ruleset) if record.status == "accepted" else []
     if activate is None:

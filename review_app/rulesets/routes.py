@@ -21,10 +21,11 @@ from review_app.access import actor
 from review_app.forms import status_for
 from review_app.rulesets.compare import compare
 from review_app.rulesets.forms import NOTE_MAX, ActivateForm, ActiveAtForm, DiffForm
+from review_app.rulesets.rates import rates_view
 from review_app.rulesets.table import ANY, decision_table, input_uses, value_text
 from rules.errors import ConflictError
 from rules.store import versions
-from rules.store.decisions import counts
+from rules.store.decisions import counts, rates
 from rules.store.extension import database
 from rules.store.versions import ActivationInfo, VersionInfo
 
@@ -61,6 +62,7 @@ def _show_page(name: str, failed: tuple[int, ActivateForm] | None = None) -> tup
         timeline = versions.list_versions(s, name)
         history = versions.activations(s, name)
         per_version = counts.decisions_per_version(s, name)
+        over_time = rates_view(rates.rates(s, name), history)
         answer = _active_at(form, s, name, history)
     diff_form = _diff_form(timeline, from_request=False)
     status = 422 if form.errors else status_for(failed[1]) if failed else 200
@@ -71,6 +73,7 @@ def _show_page(name: str, failed: tuple[int, ActivateForm] | None = None) -> tup
         history=list(reversed(history)),
         current=history[-1] if history else None,
         per_version=per_version,
+        rates=over_time,
         at_form=form,
         answer=answer,
         diff_form=diff_form,
