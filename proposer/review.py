@@ -85,7 +85,9 @@ def _require_latest_base(session: Session, row: Proposal, name: str) -> None:
 
 def _require_scenarios(session: Session, record: ProposalRecord) -> None:
     failed = [
-        o for o in run_ruleset_scenarios(session, record.ruleset, doc=record.candidate) if not o.passed
+        o
+        for o in run_ruleset_scenarios(session, record.ruleset, doc=record.candidate)
+        if not o.passed
     ]
     if failed:
         raise ProposalStateError(

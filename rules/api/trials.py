@@ -68,7 +68,10 @@ def _candidate(value: Any) -> Any:
     except DocumentError as exc:
         raise InvalidRequestError(
             "the candidate document is not valid",
-            [Problem(p.code, f"candidate.{p.location}", p.message, p.suggestion) for p in exc.problems],
+            [
+                Problem(p.code, f"candidate.{p.location}", p.message, p.suggestion)
+                for p in exc.problems
+            ],
         ) from exc
 
 
@@ -84,7 +87,9 @@ def run_scenarios(name: str) -> Response:
         )
     doc = _candidate(body["candidate"]) if body.get("candidate") is not None else None
     with database().session() as session:
-        outcomes = scenarios.run_ruleset_scenarios(session, name, doc=doc, version=body.get("version"))
+        outcomes = scenarios.run_ruleset_scenarios(
+            session, name, doc=doc, version=body.get("version")
+        )
     failed = [o for o in outcomes if not o.passed]
     return _json(
         {

@@ -197,7 +197,9 @@ def update_scenario(
     proposal_id: int | None = None,
 ) -> ScenarioRecord:
     """Change one scenario's facts, expectations and note."""
-    return _write(session, name, [ScenarioData(key, facts, expect, note)], actor, proposal_id, "update")[0]
+    return _write(
+        session, name, [ScenarioData(key, facts, expect, note)], actor, proposal_id, "update"
+    )[0]
 
 
 def import_scenarios(

@@ -41,8 +41,13 @@ class Scenarios:
             Scenario.proposal_id,
         ).join(Ruleset, Ruleset.id == Scenario.ruleset_id)
         self.rows: dict[tuple[str, str], tuple[int, tuple[Any, ...]]] = {}
-        for ident, name, key, facts, expect, note, by, proposal in session.execute(query):
-            self.rows[(name, key)] = (ident, (canonical(facts), canonical(expect), note, by, proposal))
+        found: Any
+        for found in session.execute(query):
+            ident, name, key, facts, expect, note, by, proposal = found
+            self.rows[(name, key)] = (
+                ident,
+                (canonical(facts), canonical(expect), note, by, proposal),
+            )
         self.last: dict[tuple[str, str], tuple[int, tuple[Any, ...] | None]] = {}
 
     def event(self, seq: int, actor: str, action: str, payload: dict[str, Any]) -> None:
@@ -115,7 +120,9 @@ class Shadows:
                 actor,
             )
             if row[0] != wanted:
-                self.found.append((seq, f"shadows row {ident} differs from its shadow.started event"))
+                self.found.append(
+                    (seq, f"shadows row {ident} differs from its shadow.started event")
+                )
         elif action == "shadow.stopped" and row[1] != actor:
             self.found.append((seq, f"shadows row {ident}: stopped_by differs from its event"))
 

@@ -47,7 +47,7 @@ def _output_value(out: Output, value: Any, loc: str) -> Problem | None:
         "boolean": (bool,),
     }
     wanted = kinds.get(out.type, (object,))
-    if isinstance(value, bool) and out.type != "boolean" or not isinstance(value, wanted):
+    if (isinstance(value, bool) and out.type != "boolean") or not isinstance(value, wanted):
         return Problem("RB452", loc, f"{value!r} is not a {out.type}, the type of {out.name!r}")
     if out.type == "integer" and isinstance(value, float) and not value.is_integer():
         return Problem("RB452", loc, f"{value!r} is not an integer")
@@ -77,12 +77,12 @@ def check_scenario(doc: Document, data: ScenarioData, where: str = "") -> list[P
     try:
         validate_facts(doc, data.facts)
     except FactsError as exc:
-        problems += [Problem(p.code, where + p.location, p.message, p.suggestion) for p in exc.problems]
+        problems += [
+            Problem(p.code, where + p.location, p.message, p.suggestion) for p in exc.problems
+        ]
     if not isinstance(data.expect, Mapping) or not data.expect:
         names = ", ".join(o.name for o in doc.outputs)
-        problems.append(
-            Problem("RB451", f"{where}expect", f"expect at least one output ({names})")
-        )
+        problems.append(Problem("RB451", f"{where}expect", f"expect at least one output ({names})"))
     else:
         names_list = [o.name for o in doc.outputs]
         for key, value in data.expect.items():
@@ -103,7 +103,9 @@ def check_scenario(doc: Document, data: ScenarioData, where: str = "") -> list[P
             if found is not None:
                 problems.append(found)
     if data.note is not None and (not isinstance(data.note, str) or len(data.note) > MAX_NOTE):
-        problems.append(Problem("RB454", f"{where}note", f"give text of up to {MAX_NOTE} characters"))
+        problems.append(
+            Problem("RB454", f"{where}note", f"give text of up to {MAX_NOTE} characters")
+        )
     return problems
 
 

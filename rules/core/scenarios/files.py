@@ -126,7 +126,9 @@ def _from_csv(text: str, doc: Document) -> list[ScenarioData]:
             else:
                 facts[column] = _cell(inputs[column], text_value, where)
         note = (row.get("note") or "").strip() or None
-        found.append(ScenarioData((row.get("id") or "").strip() or f"row{number}", facts, expect, note))
+        found.append(
+            ScenarioData((row.get("id") or "").strip() or f"row{number}", facts, expect, note)
+        )
     return found
 
 

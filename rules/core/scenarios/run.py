@@ -59,7 +59,9 @@ def _same(expected: Any, actual: Any) -> bool:
     return bool(expected == actual)
 
 
-def run_scenario(doc: Document, scenario: ScenarioData, engine: Engine = default_engine) -> ScenarioOutcome:
+def run_scenario(
+    doc: Document, scenario: ScenarioData, engine: Engine = default_engine
+) -> ScenarioOutcome:
     """Run one scenario under ``doc``."""
     expected = dict(scenario.expect)
     try:

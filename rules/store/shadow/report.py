@@ -44,7 +44,9 @@ class ShadowReport:
             "decisions_seen": self.seen,
             "differences": self.differing,
             "errors": self.errors,
-            "transitions": {k: {a: dict(b) for a, b in v.items()} for k, v in self.transitions.items()},
+            "transitions": {
+                k: {a: dict(b) for a, b in v.items()} for k, v in self.transitions.items()
+            },
             "agreement": {
                 "output": self.output,
                 "resolved": self.resolved,
@@ -79,7 +81,9 @@ def shadow_report(session: Session, name: str, shadow_id: int | None = None) -> 
         query = query.where(Shadow.id == shadow_id)
     row = session.scalar(query.order_by(Shadow.id.desc()).limit(1))
     if row is None:
-        raise NotFoundError(f"{name} has never run a shadow: start one with `rulebook shadow start`")
+        raise NotFoundError(
+            f"{name} has never run a shadow: start one with `rulebook shadow start`"
+        )
     doc = documents.get(row.document_hash, row.document)
     output = _review_output(doc)
     latest = (

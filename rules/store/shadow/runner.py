@@ -82,7 +82,7 @@ class ShadowRunner:
                 self._queue.put_nowait(record)
         except queue.Full:
             self.dropped += 1
-        except Exception:  # noqa: BLE001 - the shadow may never fail a live decision
+        except Exception:  # the shadow may never fail a live decision
             log.exception("shadow: a decision could not be queued")
 
     def _start(self) -> None:
@@ -106,6 +106,9 @@ class ShadowRunner:
         return True
 
     def close(self) -> None:
+        """Finish the queued decisions (a few seconds at most), then stop the worker."""
+        if self._thread is not None:
+            self.drain(timeout=5.0)
         self._closing.set()
         thread = self._thread
         if thread is not None:
@@ -125,7 +128,7 @@ class ShadowRunner:
                     break
             try:
                 self._process(items)
-            except Exception:  # noqa: BLE001 - logged; the live decisions stand
+            except Exception:  # logged; the live decisions stand
                 log.exception("shadow: %d decisions could not be shadowed", len(items))
             finally:
                 for _ in items:
@@ -167,7 +170,7 @@ class ShadowRunner:
         }
         try:
             result = self.evaluate(target.doc, record.facts)
-        except Exception as exc:  # noqa: BLE001 - a failing shadow is a finding, not an outage
+        except Exception as exc:  # a failing shadow is a finding, not an outage
             return {
                 **row,
                 "outputs": None,

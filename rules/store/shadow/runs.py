@@ -14,7 +14,14 @@ from rules.errors import ConflictError, InvalidRequestError, NotFoundError, Prob
 from rules.store.models import Proposal, Ruleset, Shadow, utcnow
 from rules.store.versions.read import find_ruleset, find_version
 
-__all__ = ["ShadowInfo", "info_of", "running_shadow", "shadow_payload", "start_shadow", "stop_shadow"]
+__all__ = [
+    "ShadowInfo",
+    "info_of",
+    "running_shadow",
+    "shadow_payload",
+    "start_shadow",
+    "stop_shadow",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,7 +44,11 @@ class ShadowInfo:
 
     @property
     def label(self) -> str:
-        return f"version {self.version}" if self.version is not None else f"proposal {self.proposal_id}"
+        return (
+            f"version {self.version}"
+            if self.version is not None
+            else f"proposal {self.proposal_id}"
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -51,7 +51,8 @@ def test_the_shadow_report(api: Api, app: Flask) -> None:
         assert "shadow" not in answer.get_json()
     app.extensions[DECISIONS_EXTENSION].shadow.drain()
     report = api.get(f"/api/v1/rulesets/{NAME}/shadow").get_json()
-    assert report["version"] == 2 and report["running"]
+    assert report["version"] == 2
+    assert report["running"]
     assert report["decisions_seen"] == 2
     assert report["differences"] == 1  # v2 raises the limit: 0.33 approves
     assert report["transitions"]["outcome"]["refer"] == {"approve": 1}

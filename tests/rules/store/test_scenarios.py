@@ -107,7 +107,8 @@ def test_a_scenario_inserted_outside_the_service_is_detected(db: Database) -> No
     )
     with db.session() as s:
         report = verify(s)
-    assert not report.ok and "no scenario event" in str(report.reason)
+    assert not report.ok
+    assert "no scenario event" in str(report.reason)
 
 
 def test_import_from_yaml_csv_all_or_nothing(db: Database) -> None:
@@ -127,7 +128,8 @@ def test_import_from_yaml_csv_all_or_nothing(db: Database) -> None:
     with db.session() as s:
         found = {r.id: r for r in scenarios.list_scenarios(s, NAME)}
         outcomes = scenarios.run_ruleset_scenarios(s, NAME)
-    assert found["ok"].facts["chist"] == 1 and found["ok"].facts["phist"] is False
+    assert found["ok"].facts["chist"] == 1
+    assert found["ok"].facts["phist"] is False
     assert found["ok"].note == "clean"
     assert all(o.passed for o in outcomes)
 

@@ -40,7 +40,8 @@ def test_live_decisions_are_shadowed_and_reported(db: Database) -> None:
     with db.session() as s:
         decisions.resolve(s, live.id, {"outcome": "approve"}, note=None, actor="user:bo")
         report = shadow_report(s, NAME)
-    assert report.shadow.id == started.id and report.shadow.running
+    assert report.shadow.id == started.id
+    assert report.shadow.running
     assert (report.seen, report.differing, report.errors) == (2, 1, 0)
     assert report.transitions["outcome"]["approve"] == {"refer": 1}
     assert report.transitions["outcome"]["refer"] == {"refer": 1}
@@ -63,9 +64,11 @@ def test_a_shadow_that_raises_does_not_touch_the_live_answer(db: Database) -> No
         start_shadow(s, NAME, version=2, actor="user:ann")
     record, created = service.decide(NAME, APPROVE, caller="app")
     batch = service.decide_batch(NAME, [{"facts": APPROVE}], caller="app")
-    assert created and record.outputs["outcome"] == "approve"
+    assert created
+    assert record.outputs["outcome"] == "approve"
     assert batch[0][0].outputs["outcome"] == "approve"
-    assert service.shadow is not None and service.shadow.drain()
+    assert service.shadow is not None
+    assert service.shadow.drain()
     with db.session() as s:
         report = shadow_report(s, NAME)
     assert (report.seen, report.errors) == (2, 2)
@@ -91,5 +94,6 @@ def test_no_shadow_running_stores_nothing(db: Database) -> None:
     _create(db)
     service = decisions.DecisionService(db)
     service.decide(NAME, APPROVE, caller="app")
-    assert service.shadow is not None and service.shadow.drain()
+    assert service.shadow is not None
+    assert service.shadow.drain()
     assert count(db, "shadow_results") == 0
