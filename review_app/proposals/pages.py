@@ -22,6 +22,7 @@ from review_app.proposals.dossier import Dossier, build
 from review_app.proposals.forms import AcceptForm, ActivateForm, EditForm, RejectForm
 from review_app.proposals.placing import error_links
 from review_app.proposals.ruletext import document_yaml
+from review_app.proposals.trials import trials_view
 from rules.core.document import Document
 from rules.errors import NotFoundError
 from rules.store.decisions import get_decision
@@ -202,6 +203,7 @@ def dossier_page(
             pii_reader=user is not None and user.role in PII_READERS,
         )
         versions = list_versions(s, record.ruleset) if record.status == "accepted" else []
+        trials = trials_view(s, record)
     if activate is None:
         activate = ActivateForm(formdata=None, version=record.accepted_number)
     activate.version.choices = version_choices(versions, record.accepted_number)
@@ -215,6 +217,7 @@ def dossier_page(
         activate_form=activate,
         decision_url=decision_url,
         version_url=version_url,
+        trials=trials,
     )
     return html, status
 

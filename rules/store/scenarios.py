@@ -29,12 +29,14 @@ from rules.store.versions.documents import document_of
 from rules.store.versions.read import find_ruleset, find_version, latest_number
 
 __all__ = [
+    "ScenarioChange",
     "ScenarioRecord",
     "add_scenario",
     "candidate_of",
     "import_scenarios",
     "list_scenarios",
     "remove_scenario",
+    "scenario_changes",
     "run_ruleset_scenarios",
     "scenario_payload",
     "update_scenario",
@@ -234,3 +236,40 @@ def run_ruleset_scenarios(
         number = version or ruleset.active_number or latest_number(session, ruleset)
         doc = document_of(find_version(session, ruleset, number))
     return run_scenarios(doc, [s.data for s in list_scenarios(session, name)])
+
+
+@dataclass(frozen=True, slots=True)
+class ScenarioChange:
+    """One recorded change of a scenario, from the audit chain."""
+
+    seq: int
+    at: datetime
+    actor: str
+    action: str  # added, updated, removed
+    id: str
+    expect: dict[str, Any]
+    note: str | None
+    proposal_id: int | None
+
+
+def scenario_changes(session: Session, name: str, since: datetime) -> list[ScenarioChange]:
+    """The ruleset's scenario changes recorded since ``since``, oldest first."""
+    found: list[ScenarioChange] = []
+    for action in ("scenario.added", "scenario.updated", "scenario.removed"):
+        for event in audit.events(session, action=action):
+            payload = event.payload
+            if payload.get("ruleset") != name or event.at < since:
+                continue
+            found.append(
+                ScenarioChange(
+                    event.seq,
+                    event.at,
+                    event.actor,
+                    action.removeprefix("scenario."),
+                    str(payload.get("id")),
+                    dict(payload.get("expect") or {}),
+                    payload.get("note"),
+                    payload.get("proposal_id"),
+                )
+            )
+    return sorted(found, key=lambda c: c.seq)

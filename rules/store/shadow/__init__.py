@@ -14,12 +14,19 @@ from __future__ import annotations
 
 from rules.store.shadow.report import ShadowReport, shadow_report
 from rules.store.shadow.runner import ShadowRunner
-from rules.store.shadow.runs import ShadowInfo, running_shadow, start_shadow, stop_shadow
+from rules.store.shadow.runs import (
+    ShadowInfo,
+    find_shadow,
+    running_shadow,
+    start_shadow,
+    stop_shadow,
+)
 
 __all__ = [
     "ShadowInfo",
     "ShadowReport",
     "ShadowRunner",
+    "find_shadow",
     "running_shadow",
     "shadow_report",
     "start_shadow",

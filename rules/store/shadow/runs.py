@@ -15,6 +15,7 @@ from rules.store.models import Proposal, Ruleset, Shadow, utcnow
 from rules.store.versions.read import find_ruleset, find_version
 
 __all__ = [
+    "find_shadow",
     "ShadowInfo",
     "info_of",
     "running_shadow",
@@ -170,3 +171,16 @@ def stop_shadow(session: Session, name: str, *, actor: str) -> ShadowInfo:
     payload = {"ruleset": name, "shadow_id": row.id}
     audit.append(session, actor, "shadow.stopped", f"shadow:{row.id}", payload)
     return info_of(row, name)
+
+
+def find_shadow(
+    session: Session, name: str, *, version: int | None = None, proposal_id: int | None = None
+) -> int | None:
+    """The id of the latest shadow run of ``version`` (or of proposal ``proposal_id``)."""
+    ruleset = find_ruleset(session, name)
+    query = select(Shadow.id).where(Shadow.ruleset_id == ruleset.id)
+    if version is not None:
+        query = query.where(Shadow.version_number == version)
+    else:
+        query = query.where(Shadow.proposal_id == proposal_id)
+    return session.scalar(query.order_by(Shadow.id.desc()).limit(1))
