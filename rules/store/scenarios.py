@@ -36,8 +36,8 @@ __all__ = [
     "import_scenarios",
     "list_scenarios",
     "remove_scenario",
-    "scenario_changes",
     "run_ruleset_scenarios",
+    "scenario_changes",
     "scenario_payload",
     "update_scenario",
 ]

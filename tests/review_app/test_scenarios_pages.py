@@ -42,7 +42,8 @@ def test_an_analyst_adds_edits_and_removes_a_scenario(
     bad = analyst.post(
         PAGE, {"facts": json.dumps({**APPROVE, "pirt": 1}), "expect": '{"outcome": "approve"}'}
     )
-    assert bad.status_code == 422 and "did you mean &#39;pirat&#39;" in bad.get_data(as_text=True)
+    assert bad.status_code == 422
+    assert "did you mean &#39;pirat&#39;" in bad.get_data(as_text=True)
     added = analyst.post(
         PAGE,
         {
@@ -54,7 +55,8 @@ def test_an_analyst_adds_edits_and_removes_a_scenario(
     )
     assert added.status_code == 302
     listing = analyst.get(PAGE).get_data(as_text=True)
-    assert "just-over" in listing and "1 of 1 pass" in listing
+    assert "just-over" in listing
+    assert "1 of 1 pass" in listing
     edited = analyst.post(
         f"{PAGE}/just-over/edit",
         {"facts": json.dumps(JUST_OVER), "expect": '{"outcome": "approve"}'},
@@ -104,7 +106,8 @@ def test_the_dossier_blocks_a_failing_scenario_until_changed_in_review(
     assert "fails 1 test scenario" in refused.get_data(as_text=True)
     analyst = login("analyst")
     page = analyst.get(dossier).get_data(as_text=True)
-    assert "0 of 1 pass" in page and "Change in this review" in page
+    assert "0 of 1 pass" in page
+    assert "Change in this review" in page
     changed = analyst.post(
         f"{PAGE}/j/edit?proposal={proposal.id}",
         {
@@ -114,10 +117,12 @@ def test_the_dossier_blocks_a_failing_scenario_until_changed_in_review(
             "proposal_id": str(proposal.id),
         },
     )
-    assert changed.status_code == 302 and changed.location.endswith(f"{dossier}#scenarios")
+    assert changed.status_code == 302
+    assert changed.location.endswith(f"{dossier}#scenarios")
     page = approver.get(dossier).get_data(as_text=True)
     assert "1 of 1 pass" in page
-    assert "user:analyst</span> updated scenario" in page and "in this review" in page
+    assert "user:analyst</span> updated scenario" in page
+    assert "in this review" in page
     accepted = approver.post(f"{dossier}/accept", {"note": "ok"})
     assert accepted.status_code == 302
     with db_of(app).session() as s:

@@ -15,8 +15,8 @@ from rules.store.models import Proposal, Ruleset, Shadow, utcnow
 from rules.store.versions.read import find_ruleset, find_version
 
 __all__ = [
-    "find_shadow",
     "ShadowInfo",
+    "find_shadow",
     "info_of",
     "running_shadow",
     "shadow_payload",
