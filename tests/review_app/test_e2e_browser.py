@@ -248,7 +248,7 @@ def analyst_changes_the_scenario_in_review(page: Page, site: Site) -> None:
     follow(page, page.get_by_role("button", name="Save scenario"))
     flash(page, f"Scenario {SCENARIO} is changed in the review of proposal {t.proposal_id}")
     assert "1 of 1 pass" in text(page.locator("#scenario-result"))
-    changes = text(page.locator("#scenarios .changes"))
+    changes = text(page.locator("ul.changes"))
     assert f"user:ann updated scenario {SCENARIO}" in changes
     assert "in this review" in changes
     sign_out(page)
