@@ -67,9 +67,9 @@ end
 """
 
 
-def _pg_url(base: str) -> str:
-    pg_schema_url(base, SCHEMA, create=False)  # a schema an earlier run left behind
-    return pg_schema_url(base, SCHEMA, create=True)
+def _pg_url(base: str, schema: str = SCHEMA) -> str:
+    pg_schema_url(base, schema, create=False)  # a schema an earlier run left behind
+    return pg_schema_url(base, schema, create=True)
 
 
 def _facts(n: int) -> list[dict[str, Any]]:
@@ -247,6 +247,9 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=default_workers())
     parser.add_argument("--threads", type=int, default=DEFAULT_THREADS)
     parser.add_argument(
+        "--schema", default=SCHEMA, help="PostgreSQL schema (two runs at once need two)"
+    )
+    parser.add_argument(
         "--servers",
         default="bare_flask,bare_flask_insert,rulebook,rulebook_shadow",
         help="which servers to measure (comma-separated)",
@@ -258,7 +261,7 @@ def main() -> None:
     )
     args = parser.parse_args()
     wrk = _wrk()
-    url = _pg_url(args.postgres)
+    url = _pg_url(args.postgres, args.schema)
     name, key = _prepare(url)
     tmp = Path(tempfile.mkdtemp(prefix="rb-bench-http-"))
     bare_lua, rb_lua = tmp / "bare.lua", tmp / "rulebook.lua"
@@ -278,8 +281,10 @@ def main() -> None:
     servers = {k: v for k, v in servers.items() if k in chosen}
     rounds: dict[str, list[dict[str, Any]]] = {k: [] for k in servers}
     logged_ok = True
-    for _ in range(args.rounds):
-        for label, (target, script) in servers.items():
+    for number in range(args.rounds):
+        # Odd rounds go in reverse order, so that no server always follows the same one.
+        order = list(servers.items()) if number % 2 == 0 else list(reversed(servers.items()))
+        for label, (target, script) in order:
             if label.startswith("rulebook"):
                 _shadow(url, name, label == "rulebook_shadow")
             metrics_dir = tempfile.mkdtemp(prefix="rb-prom-", dir=tmp)
@@ -318,6 +323,10 @@ def main() -> None:
     floor = rps.get("bare_flask_insert", float("nan")) / bare
     vs_insert = rps.get("rulebook", float("nan")) / (rps.get("bare_flask_insert") or float("nan"))
     shadow_ratio = rps["rulebook_shadow"] / rps["rulebook"] if "rulebook_shadow" in rps else None
+    paired = [  # round by round: shadow on over shadow off, measured back to back
+        on["rps"] / off["rps"]
+        for on, off in zip(rounds.get("rulebook_shadow", []), rounds.get("rulebook", []))
+    ]
     report = {
         "benchmark": "decision endpoint vs bare Flask endpoint, gunicorn gthread, PostgreSQL log",
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
@@ -338,6 +347,8 @@ def main() -> None:
         "target": ">= 0.5 of the bare endpoint's throughput with every decision logged",
         "met": ratio >= 0.5 and logged_ok,
         "shadow_ratio": None if shadow_ratio is None else round(shadow_ratio, 3),
+        "shadow_ratio_per_round": [round(r, 3) for r in paired],
+        "shadow_ratio_median": round(sorted(paired)[len(paired) // 2], 3) if paired else None,
         "shadow_target": "rulebook_shadow >= 0.85 of rulebook (shadow on within 15% of off)",
         "shadow_met": None if shadow_ratio is None else shadow_ratio >= 0.85,
     }
@@ -348,7 +359,7 @@ def main() -> None:
         f"rulebook / bare+insert {vs_insert:.2f}; every 2xx logged: {logged_ok} -> {args.out}"
     )
     if shadow_ratio is not None:
-        print(f"shadow on / off {shadow_ratio:.3f} (target >= 0.85)")
+        print(f"shadow on / off {shadow_ratio:.3f} (target >= 0.85); per round {paired}")
     shutil.rmtree(tmp, ignore_errors=True)
 
 
