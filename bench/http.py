@@ -325,7 +325,9 @@ def main() -> None:
     shadow_ratio = rps["rulebook_shadow"] / rps["rulebook"] if "rulebook_shadow" in rps else None
     paired = [  # round by round: shadow on over shadow off, measured back to back
         on["rps"] / off["rps"]
-        for on, off in zip(rounds.get("rulebook_shadow", []), rounds.get("rulebook", []))
+        for on, off in zip(
+            rounds.get("rulebook_shadow", []), rounds.get("rulebook", []), strict=False
+        )
     ]
     report = {
         "benchmark": "decision endpoint vs bare Flask endpoint, gunicorn gthread, PostgreSQL log",
