@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import Table, select
 from sqlalchemy.orm import Session
 
 from rules.core.document import Document
@@ -37,6 +37,8 @@ if TYPE_CHECKING:  # the decision service imports this module
 __all__ = ["Evaluate", "ShadowRunner"]
 
 log = logging.getLogger(__name__)
+
+SHADOW_RESULTS: Table = ShadowResult.__table__  # type: ignore[assignment]  # a Table
 
 Evaluate = Callable[[Document, Mapping[str, Any]], Result]
 
@@ -165,7 +167,8 @@ class ShadowRunner:
                 # a convoy that slows every answer.
                 time.sleep(0)
             if rows:
-                session.execute(insert(ShadowResult), rows)
+                # Core's executemany, not the ORM's bulk path: less Python per row.
+                session.execute(SHADOW_RESULTS.insert(), rows)
                 session.commit()
 
     def _row(self, target: _Target, record: DecisionRecord) -> dict[str, Any]:
