@@ -11,6 +11,14 @@ in its own process, with keep-alive connections and a Lua script that cycles thr
 different fact sets. The two servers are measured alternately, ``--rounds`` times each, and the
 best round of each is compared (on a shared two-core machine noise only ever slows a round down).
 After each Rulebook round the decisions table is counted: every 2xx answer must be in the log.
+
+Shadow mode is measured in the same run: ``rulebook_shadow`` is the same server with version 2
+running in shadow (``rulebook shadow start``), alternated with ``rulebook`` (no shadow), and
+``shadow_ratio`` is its best round over ``rulebook``'s (target: at least 0.85, i.e. within
+15%); ``shadowed`` counts the shadow results stored during its round.
+
+    .venv/bin/python -m bench.http --servers rulebook,rulebook_shadow --rounds 3 \
+        --out bench/results/http_shadow.json
 """
 
 from __future__ import annotations
@@ -43,7 +51,8 @@ from bench.bare import LOG_TABLE  # noqa: E402
 from review_app.commands import DEFAULT_THREADS, default_workers  # noqa: E402
 from rules.core.document import load_document  # noqa: E402
 from rules.store import Database, accounts, upgrade, versions  # noqa: E402  # noqa: E402
-from rules.store.models import Decision  # noqa: E402
+from rules.store.models import Decision, ShadowResult  # noqa: E402
+from rules.store.shadow import running_shadow, start_shadow, stop_shadow  # noqa: E402
 
 SCHEMA = "rb_bench_http"
 LUA_DONE = """
@@ -58,9 +67,9 @@ end
 """
 
 
-def _pg_url(base: str) -> str:
-    pg_schema_url(base, SCHEMA, create=False)  # a schema an earlier run left behind
-    return pg_schema_url(base, SCHEMA, create=True)
+def _pg_url(base: str, schema: str = SCHEMA) -> str:
+    pg_schema_url(base, schema, create=False)  # a schema an earlier run left behind
+    return pg_schema_url(base, schema, create=True)
 
 
 def _facts(n: int) -> list[dict[str, Any]]:
@@ -189,8 +198,31 @@ def _prepare(url: str) -> tuple[str, str]:
     with db.session() as s:
         versions.create_ruleset(s, doc, "bench")
         _, key = accounts.create_api_key(s, "bench", ["decide"], "bench")
+        wider = load_document(
+            (ROOT / "examples" / "mortgage.yaml").read_text().replace("value: 0.30", "value: 0.35")
+        )
+        versions.create_version(s, doc.name, wider, base=1, actor="bench", proposal_id=None)
     db.dispose()
     return doc.name, key
+
+
+def _shadow(url: str, name: str, on: bool) -> None:
+    """Version 2 in shadow (on), or no shadow (off)."""
+    db = Database(url)
+    with db.session() as s:
+        if running_shadow(s, name) is not None:
+            stop_shadow(s, name, actor="bench")
+        if on:
+            start_shadow(s, name, version=2, actor="bench")
+    db.dispose()
+
+
+def _shadowed(url: str) -> int:
+    db = Database(url)
+    with db.session() as s:
+        n = int(s.scalar(select(func.count()).select_from(ShadowResult)) or 0)
+    db.dispose()
+    return n
 
 
 def _count(url: str) -> int:
@@ -199,6 +231,10 @@ def _count(url: str) -> int:
         n = int(s.scalar(select(func.count()).select_from(Decision)) or 0)
     db.dispose()
     return n
+
+
+def _rounded(value: float) -> float | None:
+    return None if value != value else round(value, 3)  # NaN: not measured
 
 
 def main() -> None:
@@ -211,13 +247,21 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=default_workers())
     parser.add_argument("--threads", type=int, default=DEFAULT_THREADS)
     parser.add_argument(
+        "--schema", default=SCHEMA, help="PostgreSQL schema (two runs at once need two)"
+    )
+    parser.add_argument(
+        "--servers",
+        default="bare_flask,bare_flask_insert,rulebook,rulebook_shadow",
+        help="which servers to measure (comma-separated)",
+    )
+    parser.add_argument(
         "--postgres",
         default=os.environ.get("RULEBOOK_TEST_POSTGRES_URL")
         or "postgresql+psycopg://postgres@127.0.0.1:5432/test",
     )
     args = parser.parse_args()
     wrk = _wrk()
-    url = _pg_url(args.postgres)
+    url = _pg_url(args.postgres, args.schema)
     name, key = _prepare(url)
     tmp = Path(tempfile.mkdtemp(prefix="rb-bench-http-"))
     bare_lua, rb_lua = tmp / "bare.lua", tmp / "rulebook.lua"
@@ -231,11 +275,18 @@ def main() -> None:
         "bare_flask": ("bench.bare:create_app()", bare_lua),
         "bare_flask_insert": ("bench.bare:create_insert_app()", bare_lua),
         "rulebook": ("review_app:create_app()", rb_lua),
+        "rulebook_shadow": ("review_app:create_app()", rb_lua),
     }
+    chosen = args.servers.split(",")
+    servers = {k: v for k, v in servers.items() if k in chosen}
     rounds: dict[str, list[dict[str, Any]]] = {k: [] for k in servers}
     logged_ok = True
-    for _ in range(args.rounds):
-        for label, (target, script) in servers.items():
+    for number in range(args.rounds):
+        # Odd rounds go in reverse order, so that no server always follows the same one.
+        order = list(servers.items()) if number % 2 == 0 else list(reversed(servers.items()))
+        for label, (target, script) in order:
+            if label.startswith("rulebook"):
+                _shadow(url, name, label == "rulebook_shadow")
             metrics_dir = tempfile.mkdtemp(prefix="rb-prom-", dir=tmp)
             port = _free_port()
             proc = _start(
@@ -246,14 +297,17 @@ def main() -> None:
                 dict(env, PROMETHEUS_MULTIPROC_DIR=metrics_dir),
             )
             try:
-                before = _count(url) if label == "rulebook" else 0
+                before = _count(url) if label.startswith("rulebook") else 0
                 _load(wrk, port, script, args.connections, 1.0)  # warm-up: load versions
-                if label == "rulebook":
-                    before = _count(url)
+                if label.startswith("rulebook"):
+                    before, shadowed = _count(url), _shadowed(url)
                 result = _load(wrk, port, script, args.connections, args.duration)
+                if label == "rulebook_shadow":
+                    time.sleep(1.0)  # the worker's last batch
+                    result["shadowed"] = _shadowed(url) - shadowed
             finally:
                 _stop(proc)
-            if label == "rulebook":
+            if label.startswith("rulebook"):
                 result["logged"] = _count(url) - before
                 # in-flight requests at the end were logged but not counted by wrk
                 logged_ok &= result["logged"] >= result["ok"]
@@ -263,9 +317,18 @@ def main() -> None:
                 f"p99 {result['p99_us'] / 1000:.2f} ms  non-2xx {result['non_2xx']}"
             )
     best = {k: max(v, key=lambda r: r["rps"]) for k, v in rounds.items()}
-    ratio = best["rulebook"]["rps"] / best["bare_flask"]["rps"]
-    floor = best["bare_flask_insert"]["rps"] / best["bare_flask"]["rps"]
-    vs_insert = best["rulebook"]["rps"] / best["bare_flask_insert"]["rps"]
+    rps = {k: v["rps"] for k, v in best.items()}
+    bare = rps.get("bare_flask") or float("nan")  # NaN: not measured in this run
+    ratio = rps.get("rulebook", float("nan")) / bare
+    floor = rps.get("bare_flask_insert", float("nan")) / bare
+    vs_insert = rps.get("rulebook", float("nan")) / (rps.get("bare_flask_insert") or float("nan"))
+    shadow_ratio = rps["rulebook_shadow"] / rps["rulebook"] if "rulebook_shadow" in rps else None
+    paired = [  # round by round: shadow on over shadow off, measured back to back
+        on["rps"] / off["rps"]
+        for on, off in zip(
+            rounds.get("rulebook_shadow", []), rounds.get("rulebook", []), strict=False
+        )
+    ]
     report = {
         "benchmark": "decision endpoint vs bare Flask endpoint, gunicorn gthread, PostgreSQL log",
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
@@ -279,12 +342,17 @@ def main() -> None:
         },
         "rounds": rounds,
         "best": best,
-        "throughput_ratio": round(ratio, 3),
-        "bare_insert_ratio": round(floor, 3),
-        "rulebook_vs_bare_insert": round(vs_insert, 3),
+        "throughput_ratio": _rounded(ratio),
+        "bare_insert_ratio": _rounded(floor),
+        "rulebook_vs_bare_insert": _rounded(vs_insert),
         "every_2xx_logged": logged_ok,
         "target": ">= 0.5 of the bare endpoint's throughput with every decision logged",
         "met": ratio >= 0.5 and logged_ok,
+        "shadow_ratio": None if shadow_ratio is None else round(shadow_ratio, 3),
+        "shadow_ratio_per_round": [round(r, 3) for r in paired],
+        "shadow_ratio_median": round(sorted(paired)[len(paired) // 2], 3) if paired else None,
+        "shadow_target": "rulebook_shadow >= 0.85 of rulebook (shadow on within 15% of off)",
+        "shadow_met": None if shadow_ratio is None else shadow_ratio >= 0.85,
     }
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(report, indent=2) + "\n")
@@ -292,6 +360,8 @@ def main() -> None:
         f"rulebook / bare {ratio:.2f} (target >= 0.5); bare+insert / bare {floor:.2f}; "
         f"rulebook / bare+insert {vs_insert:.2f}; every 2xx logged: {logged_ok} -> {args.out}"
     )
+    if shadow_ratio is not None:
+        print(f"shadow on / off {shadow_ratio:.3f} (target >= 0.85); per round {paired}")
     shutil.rmtree(tmp, ignore_errors=True)
 
 

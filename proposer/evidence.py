@@ -9,6 +9,8 @@
   candidate with errors never gets this far: :func:`proposer.candidate.apply` refuses it);
 * **scope**: the rules the operations touch and the inputs and outputs of those rules;
 * **impact**: ``low`` or ``high``, with every reason that made it high;
+* **scenarios**: the ruleset's test scenarios run under the candidate, pass or fail each
+  (:func:`rules.store.scenarios.run_ruleset_scenarios`);
 * **forecast**: the out-of-sample estimate of the change (:mod:`proposer.forecast`), when the
   change is one the deterministic proposer learned (its estimate is of how it was learned);
   None for a change a person or a model wrote or edited, which nothing can hold out from.
@@ -56,7 +58,9 @@ from proposer.errors import ProposerError
 from proposer.operations import Operation
 from rules.core.check import check_document
 from rules.core.document import Document
+from rules.core.scenarios import ScenarioOutcome
 from rules.errors import Problem
+from rules.store.scenarios import run_ruleset_scenarios
 
 __all__ = [
     "ENV_MAX_CHANGED",
@@ -226,6 +230,7 @@ class Evidence:
     impact: Impact
     window: Window = field(default_factory=Window)
     forecast: Mapping[str, Any] | None = None
+    scenarios: tuple[ScenarioOutcome, ...] = ()
 
     @property
     def verified(self) -> int:
@@ -245,6 +250,11 @@ class Evidence:
             "scope": self.scope.to_dict(),
             "impact": self.impact.to_dict(),
             "forecast": None if self.forecast is None else dict(self.forecast),
+            "scenarios": {
+                "passed": sum(1 for o in self.scenarios if o.passed),
+                "failed": sum(1 for o in self.scenarios if not o.passed),
+                "results": [o.to_dict() for o in self.scenarios],
+            },
         }
 
 
@@ -280,4 +290,5 @@ def build_evidence(
         impact=classify(report, change, thresholds, review_output(base_doc)),
         window=window,
         forecast=forecast,
+        scenarios=tuple(run_ruleset_scenarios(session, name, doc=candidate_doc)),
     )

@@ -8,7 +8,10 @@ accepted by one approver; a high-impact one (or one with no impact class) needs 
 approvers: the first approval is recorded (``proposal.approved``) and the proposal stays open,
 the second accepts. Accepting creates the next version (:func:`rules.store.versions.create_version`)
 and does not activate it. A proposal whose base is no longer the latest version must be
-rebased first (ConflictError): nothing is recorded for it until then.
+rebased first (ConflictError): nothing is recorded for it until then. A proposal whose
+candidate fails any of the ruleset's test scenarios (run again at the moment of approval) is
+refused, naming each failing scenario, until the scenario is changed through the review
+(:mod:`rules.store.scenarios`: recorded, attributed, shown in the dossier) or the proposal is.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from proposer.records import OPEN, ProposalRecord, event_payload, lock_proposal,
 from rules import audit
 from rules.errors import ConflictError, Problem
 from rules.store.models import Proposal, ProposalApproval, utcnow
+from rules.store.scenarios import run_ruleset_scenarios
 from rules.store.versions import create_version, get_ruleset
 
 __all__ = ["accept_proposal", "reject_proposal"]
@@ -79,6 +83,22 @@ def _require_latest_base(session: Session, row: Proposal, name: str) -> None:
         )
 
 
+def _require_scenarios(session: Session, record: ProposalRecord) -> None:
+    failed = [
+        o
+        for o in run_ruleset_scenarios(session, record.ruleset, doc=record.candidate)
+        if not o.passed
+    ]
+    if failed:
+        raise ProposalStateError(
+            f"proposal {record.id} fails {len(failed)} test scenario(s) of {record.ruleset} "
+            f"({', '.join(o.id for o in failed)}): it cannot be accepted until the scenario is "
+            "changed through the review (its change is recorded and shown here) or the "
+            "proposal is edited",
+            [Problem("RB945", f"scenarios.{o.id}", str(o)) for o in failed],
+        )
+
+
 def _accept(
     session: Session, row: Proposal, name: str, record: ProposalRecord, approvers: list[str]
 ) -> None:
@@ -108,6 +128,7 @@ def accept_proposal(
     record = to_records(session, [(row, name)])[0]
     _four_eyes(record, approver)
     _require_latest_base(session, row, name)
+    _require_scenarios(session, record)
     audit.lock_head(session)
     row.updated_at = utcnow()
     session.add(

@@ -22,6 +22,7 @@ The role matrix::
     /logout, /  (home), /account/password    yes     yes     yes    yes     -
     proposals, rulesets, decisions (read)    yes     yes     yes    yes     -
     edit / submit proposals                  yes      -       -      -      -
+    add / edit / remove test scenarios       yes      -       -      -      -
     accept / reject proposals                 -      yes      -      -      -
     /audit, verify, CSV/JSON export           -       -      yes    yes     -
     /admin/* (users, API keys, kill switch)   -       -       -     yes     -
@@ -115,6 +116,11 @@ ACCESS: Mapping[str, frozenset[str]] = {
     "rulesets.version": SIGNED_IN,  # GET /rulesets/<name>/versions/<int:number>
     "rulesets.diff": SIGNED_IN,  # GET /rulesets/<name>/diff?a=N&b=M
     "rulesets.activate": APPROVERS,  # POST /rulesets/<name>/versions/<int:number>/activate
+    # scenarios (test scenarios of a ruleset; analysts change them, in a proposal's review)
+    "scenarios.index": SIGNED_IN,  # GET /rulesets/<name>/scenarios
+    "scenarios.add": AUTHORS,  # POST /rulesets/<name>/scenarios
+    "scenarios.edit": AUTHORS,  # GET+POST /rulesets/<name>/scenarios/<key>/edit
+    "scenarios.remove": AUTHORS,  # POST /rulesets/<name>/scenarios/<key>/remove
     # decisions
     "decisions.index": SIGNED_IN,  # GET /decisions
     "decisions.show": SIGNED_IN,  # GET /decisions/<int:decision_id>

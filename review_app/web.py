@@ -100,9 +100,18 @@ def nav_items() -> list[NavItem]:
 
 def blueprints() -> list[Blueprint]:
     """The review UI's blueprints, in registration order."""
-    from review_app import admin, audit, auth, decisions, home, proposals, rulesets
+    from review_app import admin, audit, auth, decisions, home, proposals, rulesets, scenarios
 
-    return [auth.bp, home.bp, audit.bp, admin.bp, rulesets.bp, decisions.bp, proposals.bp]
+    return [
+        auth.bp,
+        home.bp,
+        audit.bp,
+        admin.bp,
+        rulesets.bp,
+        scenarios.bp,
+        decisions.bp,
+        proposals.bp,
+    ]
 
 
 def when(value: datetime | None) -> str:

@@ -19,6 +19,9 @@ from rules.store import Database, upgrade
 
 PG_URL = os.environ.get("RULEBOOK_TEST_POSTGRES_URL")
 TABLES = (
+    "shadow_results",
+    "shadows",
+    "scenarios",
     "login_throttle",
     "user_sessions",
     "settings",

@@ -23,6 +23,7 @@ from review_app.proposals.dossier import Dossier, build
 from review_app.proposals.forms import AcceptForm, ActivateForm, EditForm, RejectForm
 from review_app.proposals.placing import error_links
 from review_app.proposals.ruletext import document_yaml
+from review_app.proposals.trials import trials_view
 from rules.core.document import Document
 from rules.errors import NotFoundError
 from rules.store.decisions import get_decision
@@ -205,6 +206,7 @@ def dossier_page(
             proposal_url=lambda n: url_for("proposals.show", proposal_id=n),
         )
         versions = list_versions(s, record.ruleset) if record.status == "accepted" else []
+        trials = trials_view(s, record)
     if activate is None:
         activate = ActivateForm(formdata=None, version=record.accepted_number)
     activate.version.choices = version_choices(versions, record.accepted_number)
@@ -218,6 +220,7 @@ def dossier_page(
         activate_form=activate,
         decision_url=decision_url,
         version_url=version_url,
+        trials=trials,
     )
     return html, status
 

@@ -27,6 +27,8 @@ from rules.errors import ConflictError
 from rules.store import versions
 from rules.store.decisions import counts, rates
 from rules.store.extension import database
+from rules.store.scenarios import run_ruleset_scenarios
+from rules.store.shadow import find_shadow, shadow_report
 from rules.store.versions import ActivationInfo, VersionInfo
 
 __all__ = ["bp"]
@@ -100,6 +102,9 @@ def version(name: str, number: int) -> str:
     with database().session() as s:
         ruleset = versions.get_ruleset(s, name)
         info = versions.get_version(s, name, number)
+        outcomes = run_ruleset_scenarios(s, name, version=number)
+        shadow_id = find_shadow(s, name, version=number)
+        shadow = None if shadow_id is None else shadow_report(s, name, shadow_id)
     doc = info.document
     return render_template(
         "rulesets/version.html",
@@ -111,6 +116,8 @@ def version(name: str, number: int) -> str:
         document_yaml=_document_yaml(info),
         any_cell=ANY,
         value_text=value_text,
+        outcomes=outcomes,
+        shadow=shadow,
     )
 
 

@@ -8,7 +8,8 @@ with their frozen records::
     rules.store.extension.init_app(app)   # the app's database and services (done if missing)
     rules.api.init_app(app)               # routes, error handlers, metrics
 
-- :mod:`~rules.api.routes`: the decision API's views; :mod:`~rules.api.health`: liveness,
+- :mod:`~rules.api.routes`: the decision API's views; :mod:`~rules.api.trials`: test
+  scenarios and the shadow run; :mod:`~rules.api.health`: liveness,
   readiness and metrics; :mod:`~rules.api.auth`: bearer keys and scopes;
   :mod:`~rules.api.bodies`: strict request bodies; :mod:`~rules.api.problems`: every error as
   problem+json, in one place; :mod:`~rules.api.openapi`, :mod:`~rules.api.schemas`: the
@@ -25,6 +26,7 @@ from flask import Flask, Request, Response
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 
 from rules.api import health, metrics, problems, routes
+from rules.api import trials as _trials  # noqa: F401  (its views are on routes.bp)
 from rules.store import extension
 
 __all__ = ["init_app"]

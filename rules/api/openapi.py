@@ -161,6 +161,43 @@ RULESET_PATHS: dict[str, Any] = {
     },
 }
 
+RULESET_PATHS[RULESETS + "/{name}/scenarios"] = {
+    "get": _op(
+        "The ruleset's test scenarios",
+        "read",
+        {"200": ("ScenarioList", "the scenarios")},
+        (404,),
+        params=("name",),
+    ),
+    "post": _op(
+        "Add a test scenario (an audit event)",
+        "resolve",
+        {"201": ("Scenario", "the scenario, recorded")},
+        (404, 409),
+        body="ScenarioRequest",
+        params=("name",),
+    ),
+}
+RULESET_PATHS[RULESETS + "/{name}/scenarios/run"] = {
+    "post": _op(
+        "Run the scenarios under a version or a candidate document",
+        "read",
+        {"200": ("ScenarioRun", "each scenario passed or failed")},
+        (404,),
+        body="ScenarioRunRequest",
+        params=("name",),
+    )
+}
+RULESET_PATHS[RULESETS + "/{name}/shadow"] = {
+    "get": _op(
+        "The shadow run's report",
+        "read",
+        {"200": ("ShadowReport", "what the shadow saw")},
+        (404,),
+        params=("name",),
+    )
+}
+
 
 METRICS_OK = {"200": {"description": "Prometheus text format", "content": {"text/plain": {}}}}
 OPS_PATHS: dict[str, Any] = {

@@ -222,4 +222,61 @@ SCHEMAS: dict[str, Any] = {
         ["status", "database", "revision"],
         {"status": STR, "database": STR, "revision": {"type": "array", "items": STR}},
     ),
+    "ScenarioRequest": _obj(
+        ["facts", "expect"],
+        {
+            "id": {**STR, "pattern": "^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$"},
+            "facts": ref("Facts"),
+            "expect": {"type": "object", "description": "expected values of some outputs"},
+            "note": STR,
+        },
+        True,
+    ),
+    "Scenario": _obj(
+        ["id", "facts", "expect", "note", "updated_by", "updated_at"],
+        {
+            "id": STR,
+            "facts": {"type": "object"},
+            "expect": {"type": "object"},
+            "note": NULL_STR,
+            "updated_by": STR,
+            "updated_at": TIME,
+            "proposal_id": NULL_INT,
+        },
+    ),
+    "ScenarioList": _list_of("Scenario"),
+    "ScenarioRunRequest": _obj(
+        [],
+        {
+            "version": {**INT, "minimum": 1, "maximum": MAX_INT},
+            "candidate": {"type": "object", "description": "a ruleset document (DESIGN §2)"},
+        },
+        True,
+    ),
+    "ScenarioRun": _obj(
+        ["ruleset", "passed", "failed", "results"],
+        {
+            "ruleset": STR,
+            "version": NULL_INT,
+            "candidate_hash": {"type": ["string", "null"]},
+            "passed": INT,
+            "failed": INT,
+            "results": {"type": "array", "items": {"type": "object"}},
+        },
+    ),
+    "ShadowReport": _obj(
+        ["ruleset", "since", "running", "decisions_seen", "differences", "transitions"],
+        {
+            "ruleset": STR,
+            "version": NULL_INT,
+            "proposal_id": NULL_INT,
+            "since": TIME,
+            "running": BOOL,
+            "decisions_seen": INT,
+            "differences": INT,
+            "errors": INT,
+            "transitions": {"type": "object", "description": "output: live value: shadow value: n"},
+            "agreement": {"type": "object"},
+        },
+    ),
 }

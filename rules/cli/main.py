@@ -32,6 +32,8 @@ COMMANDS = {
     "demo": "rules.cli.demo:demo",
     "history": "rules.cli.history:history",
     "replay": "rules.cli.decisions:replay",
+    "scenarios": "rules.cli.scenarios:scenarios",
+    "shadow": "rules.cli.shadow:shadow",
     "users": "rules.cli.accounts:users",
 }
 RULESET_COMMANDS = {

@@ -9,6 +9,8 @@ services and get frozen records back, never rows:
   (:mod:`~rules.store.decisions`), ``users``, ``api_keys`` (:mod:`~rules.store.accounts`),
   ``settings`` (:mod:`~rules.store.settings`), ``user_sessions``
   (:mod:`~rules.store.user_sessions`), ``login_throttle`` (:mod:`~rules.store.login_throttle`);
+- the scenarios' and shadow runs' (:mod:`~rules.store.scenarios`, :mod:`~rules.store.shadow`):
+  ``scenarios``, ``shadows``, ``shadow_results``;
 - the audit chain's (:mod:`rules.audit`): ``audit_events``, ``audit_head``;
 - the proposer's, defined here for the one metadata and written by the proposer alone:
   ``proposals``, ``proposal_approvals``, ``llm_runs``.
@@ -38,6 +40,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     false,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -59,7 +62,10 @@ __all__ = [
     "ProposalApproval",
     "Resolution",
     "Ruleset",
+    "Scenario",
     "Setting",
+    "Shadow",
+    "ShadowResult",
     "User",
     "UserSession",
     "Version",
@@ -417,3 +423,70 @@ class LlmRun(Base):
     proposal_ids: Mapped[Any] = mapped_column(Json)
     started_at: Mapped[datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class Scenario(Base):
+    """An analyst's test scenario of a ruleset (DESIGN §5): facts and the outputs expected of
+    them. Not part of any version's hash; every change appends an audit event."""
+
+    __tablename__ = "scenarios"
+    __table_args__ = (UniqueConstraint("ruleset_id", "key"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    ruleset_id: Mapped[int] = mapped_column(ForeignKey("rulesets.id"))
+    key: Mapped[str] = mapped_column(String(100))  # the scenario's id, unique in the ruleset
+    facts: Mapped[dict[str, Any]] = mapped_column(Json)
+    expect: Mapped[dict[str, Any]] = mapped_column(Json)
+    note: Mapped[str | None] = mapped_column(Text, default=None)
+    updated_by: Mapped[str] = mapped_column(String(100))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The proposal in whose review it was last changed, if any.
+    proposal_id: Mapped[int | None] = mapped_column(Id, ForeignKey("proposals.id"), default=None)
+
+
+class Shadow(Base):
+    """A shadow run: a version or a proposal's candidate evaluated beside the active version
+    on every live decision (DESIGN §5). At most one per ruleset is running (stopped_at NULL)."""
+
+    __tablename__ = "shadows"
+    __table_args__ = (
+        CheckConstraint(
+            "(version_number IS NULL) <> (proposal_id IS NULL)", name="version_or_proposal"
+        ),
+        Index(
+            "uq_shadows_running",
+            "ruleset_id",
+            unique=True,
+            sqlite_where=text("stopped_at IS NULL"),
+            postgresql_where=text("stopped_at IS NULL"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    ruleset_id: Mapped[int] = mapped_column(ForeignKey("rulesets.id"))
+    version_number: Mapped[int | None] = mapped_column(Integer, default=None)
+    proposal_id: Mapped[int | None] = mapped_column(Id, ForeignKey("proposals.id"), default=None)
+    # Canonical JSON of the shadow document, byte for byte what ``document_hash`` hashes.
+    document: Mapped[str] = mapped_column(Text)
+    document_hash: Mapped[str] = mapped_column(String(64))
+    started_by: Mapped[str] = mapped_column(String(100))
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    stopped_by: Mapped[str | None] = mapped_column(String(100), default=None)
+    stopped_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class ShadowResult(Base):
+    """What the shadow decided for one live decision; never returned to the caller."""
+
+    __tablename__ = "shadow_results"
+    __table_args__ = (UniqueConstraint("shadow_id", "decision_id"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    shadow_id: Mapped[int] = mapped_column(ForeignKey("shadows.id"))
+    decision_id: Mapped[int] = mapped_column(ForeignKey("decisions.id"), index=True)
+    outputs: Mapped[Any] = mapped_column(Json, nullable=True)
+    rule_ids: Mapped[Any] = mapped_column(Json)
+    exception: Mapped[bool | None] = mapped_column(Boolean, default=None)
+    error: Mapped[str | None] = mapped_column(Text, default=None)  # the shadow failed
+    differs: Mapped[bool] = mapped_column(Boolean)
+    evaluated_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -21,7 +21,7 @@ from werkzeug.routing import Rule
 from werkzeug.test import TestResponse
 
 from review_app import create_app
-from rules.store import Database, accounts, decisions, versions
+from rules.store import Database, accounts, decisions, scenarios, versions
 from rules.store.extension import DB_EXTENSION
 from rules.store.models import ROLES, AuditHead, Base, LoginThrottle
 from tests.rules.api.conftest import APPROVE, NAME, mortgage
@@ -152,6 +152,9 @@ def seed_route_values(app: Flask) -> dict[str, Any]:
             NAME, APPROVE, caller="cli:test", session=s
         )
         accounts.create_user(s, TARGET_USER, "analyst", PASSWORD, "cli:test")
+        scenarios.add_scenario(
+            s, NAME, APPROVE, {"outcome": "approve"}, actor="cli:test", key="seeded"
+        )
         key, _token = accounts.create_api_key(s, TARGET_KEY, ["read"], "cli:test")
     with db_of(app).session() as s:  # a draft proposal for the proposals.* routes
         from proposer import create_proposal
@@ -173,6 +176,7 @@ def seed_route_values(app: Flask) -> dict[str, Any]:
         "prefix": key.prefix,
         "fmt": "csv",
         "number": 1,  # a version of NAME (rulesets.version, rulesets.activate)
+        "key": "seeded",  # a scenario of NAME (scenarios.edit, scenarios.remove)
     }
 
 

@@ -1,9 +1,12 @@
 """End to end, in headless Chromium with JavaScript off, against ``rulebook serve`` (gunicorn)
-on the HMDA demo: an analyst raises a baseline proposal's debt-ratio limit through the form,
-sees the fresh evidence and submits it; two approvers (it is high impact) accept it and the
+on the HMDA demo: an analyst adds a test scenario (a case just over the limit is referred),
+raises a baseline proposal's debt-ratio limit through the form, sees the fresh evidence and
+submits it; the proposal fails the scenario, so an approver's approval is refused until the
+analyst changes the scenario in the proposal's review; two approvers (it is high impact) accept it and the
 second activates the new version from the dossier; a decision through the API then uses that
-version and the edited rule, and replays identically; the ruleset's history shows it; the audit
-chain verifies and names who did what.
+version and the edited rule, and replays identically, while version 1 runs in shadow and the
+shadow report on version 1's page shows that live decision; the ruleset's history shows it;
+the audit chain verifies and names who did what.
 
 Chromium is Debian's ``/usr/bin/chromium`` (``make test`` installs it); without it the test
 fails, it does not skip. ``RULEBOOK_SCREENSHOTS=DIR`` (or ``docs/screenshots.py``) saves the
@@ -12,16 +15,20 @@ README's screenshots on the way.
 
 from __future__ import annotations
 
+import json
 import re
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from playwright.sync_api import Browser, Page, ViewportSize, sync_playwright
 
 from proposer import ProposalRecord, get_proposal
 from rules import audit
+from rules.cli import main as rulebook
 from rules.store import Database
 from tests.review_app.browser import (
     ANALYST,
@@ -53,6 +60,7 @@ DESKTOP: ViewportSize = {"width": 1280, "height": 800}
 PHONE: ViewportSize = {"width": 390, "height": 844}
 SAVED = re.compile(r"backtest re-run: ([\d,]+) of ([\d,]+) replayed decisions change; impact (\w+)")
 TITLE = "Mortgage pre-approval (Boston HMDA demo)"
+SCENARIO = "just-over-the-limit"
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,6 +191,93 @@ def analyst_edits_and_submits(page: Page, site: Site) -> None:
     sign_out(page)
 
 
+def scenario_facts(site: Site) -> dict[str, object]:
+    """A case the proposal cites, with the debt ratio at the edited limit: version 1 refers
+    it; the edited candidate approves it."""
+    status, cited = Api(site.base, site.seeded.api_key).call(
+        "GET", f"/decisions/{site.target.cited}"
+    )
+    assert status == 200, cited
+    return {**cited["facts"], "pirat": float(site.target.new)}
+
+
+def analyst_adds_a_scenario(page: Page, site: Site) -> None:
+    sign_in(page, site.base, ANALYST)
+    follow(page, menu(page, "Rulesets"))
+    follow(page, page.locator(f"#ruleset-{NAME}").get_by_role("link").first)
+    follow(page, page.get_by_role("link", name=f"Test scenarios of {NAME}"))
+    assert heading(page) == f"Test scenarios of {NAME}"
+    page.get_by_label("Scenario id").fill(SCENARIO)
+    page.get_by_label("Facts (JSON object)").fill(json.dumps(scenario_facts(site)))
+    page.get_by_label("Expected outputs (JSON object)").fill('{"outcome": "refer"}')
+    page.get_by_label("Note").fill("Just over the limit: underwriting looks at these.")
+    follow(page, page.get_by_role("button", name="Add scenario"))
+    flash(page, f"Scenario {SCENARIO} is added to {NAME}.")
+    assert "1 of 1 pass" in text(page.locator("#scenario-summary"))
+    sign_out(page)
+
+
+def approval_is_refused_by_the_failing_scenario(page: Page, site: Site) -> None:
+    t = site.target
+    sign_in(page, site.base, APPROVERS[0])
+    visit(page, f"{site.base}/proposals/{t.proposal_id}")
+    assert "0 of 1 pass" in text(page.locator("#scenario-result"))
+    page.get_by_label("Note for the record").fill("Trying before the scenario is settled.")
+    with page.expect_navigation() as navigation:
+        page.get_by_role("button", name="Approve (1 of 2)").click()
+    response = navigation.value
+    assert response is not None
+    assert response.status == 409, response.status
+    refused = flash(page, f"Proposal {t.proposal_id} fails 1 test scenario")
+    assert SCENARIO in refused
+    assert badges(page) == "Status submitted Impact high Approvals 0 of 2"
+    sign_out(page)
+
+
+def analyst_changes_the_scenario_in_review(page: Page, site: Site) -> None:
+    t = site.target
+    sign_in(page, site.base, ANALYST)
+    visit(page, f"{site.base}/proposals/{t.proposal_id}")
+    row = text(page.locator(f"#scenario-row-{SCENARIO}"))
+    assert '{"outcome":"refer"} {"outcome":"approve"}' in row.replace(": ", ":"), row
+    change = page.locator(f"#scenario-row-{SCENARIO}").get_by_role("link")
+    follow(page, change)
+    assert heading(page) == f"Edit scenario {SCENARIO}"
+    page.get_by_label("Expected outputs (JSON object)").fill('{"outcome": "approve"}')
+    page.get_by_label("Note").fill(f"Approved from now on, with the limit at {t.new}.")
+    follow(page, page.get_by_role("button", name="Save scenario"))
+    flash(page, f"Scenario {SCENARIO} is changed in the review of proposal {t.proposal_id}")
+    assert "1 of 1 pass" in text(page.locator("#scenario-result"))
+    changes = text(page.locator("ul.changes"))
+    assert f"user:ann updated scenario {SCENARIO}" in changes
+    assert "in this review" in changes
+    sign_out(page)
+
+
+def version_1_runs_in_shadow(site: Site) -> None:
+    started = CliRunner().invoke(
+        rulebook, ["shadow", "start", NAME, "--version", "1", "--database-url", site.url]
+    )
+    assert started.exit_code == 0, started.output
+    time.sleep(1.2)  # the workers look the running shadow up again (their cache lasts 1 s)
+
+
+def shadow_report_shows_live_decisions(page: Page, site: Site) -> None:
+    """Version 1's page: the live decision of version 2, evaluated by version 1 in shadow."""
+    deadline = time.monotonic() + 15
+    while True:
+        visit(page, f"{site.base}/rulesets/{NAME}/versions/1")
+        seen = text(page.locator("#shadow-seen"))
+        if seen == "1" or time.monotonic() > deadline:
+            break
+        time.sleep(0.3)
+    assert seen == "1", seen
+    assert text(page.locator("#shadow-differing")) == "1"
+    section = text(page.locator("section", has=page.locator("#version-shadow")))
+    assert "Transitions of outcome" in section
+    assert "approve refer 1" in section, section
+
+
 def first_approval(page: Page, browser: Browser, site: Site) -> None:
     t = site.target
     sign_in(page, site.base, APPROVERS[0])
@@ -294,15 +389,19 @@ def chain_records_who_did_what(site: Site) -> None:
         db.dispose()
     assert verified.ok, verified
     proposal, ruleset = f"proposal:{t.proposal_id}", f"ruleset:{NAME}"
+    scenario = f"scenario:{NAME}/{SCENARIO}"
     assert [(e.action, e.actor, e.subject) for e in events if e.actor.startswith("user:")] == [
+        ("scenario.added", "user:ann", scenario),
         ("proposal.edited", "user:ann", proposal),
         ("proposal.submitted", "user:ann", proposal),
+        ("scenario.updated", "user:ann", scenario),
         ("proposal.approved", "user:bea", proposal),
         ("version.created", "user:cal", ruleset),
         ("proposal.accepted", "user:cal", proposal),
         ("version.activated", "user:cal", ruleset),
     ]
-    activated = events[-1]
+    assert events[-1].action == "shadow.started"
+    activated = events[-2]
     assert activated.action == "version.activated"
     assert (activated.payload["number"], activated.payload["previous"]) == (2, 1)
 
@@ -311,11 +410,16 @@ def test_an_edited_proposal_is_accepted_activated_and_decides(
     chromium: Browser, site: Site
 ) -> None:
     page = new_page(chromium, DESKTOP)
+    analyst_adds_a_scenario(page, site)
     analyst_edits_and_submits(page, site)
+    approval_is_refused_by_the_failing_scenario(page, site)
+    analyst_changes_the_scenario_in_review(page, site)
     first_approval(page, chromium, site)
     a_bolder_proposal_shows_its_forecast(page, site)
     second_approval_and_activation(page, site)
+    version_1_runs_in_shadow(site)
     decision_uses_the_new_version(site)
+    shadow_report_shows_live_decisions(page, site)
     history_shows_it(page, site)
     page.context.close()
     chain_records_who_did_what(site)

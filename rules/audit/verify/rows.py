@@ -12,7 +12,8 @@
 - ``history.imported``: see :mod:`rules.audit.verify.imports`; every imported resolution belongs to
   one;
 - ``proposal.*``: see :mod:`rules.audit.verify.proposals`; every proposal's reviewed content and
-  approvals.
+  approvals;
+- ``scenario.*``, ``shadow.*``: see :mod:`rules.audit.verify.trials`.
 
 A problem found at an event carries its seq; a row that no event vouches for is named by its
 table and id (and carries no seq). Activations and rulesets are few and read whole; resolutions
@@ -36,6 +37,7 @@ from sqlalchemy.orm import Session
 from rules.audit.chain import FORMAT
 from rules.audit.verify.imports import Imports
 from rules.audit.verify.proposals import Proposals, Runs
+from rules.audit.verify.trials import Scenarios, Shadows
 from rules.core.document import canonical_json
 from rules.store.models import Activation, Resolution, Ruleset, Version
 
@@ -274,6 +276,8 @@ class Vouchers:
         self.imports = Imports(session)
         self.proposals = Proposals(session)
         self.runs = Runs(session)
+        self.scenarios = Scenarios(session)
+        self.shadows = Shadows(session)
         self._found: Finding | None = None
 
     def event(
@@ -302,13 +306,25 @@ class Vouchers:
             return self.proposals.event(seq, actor, action, payload, fmt)
         elif action == "llm.run":
             return self.runs.event(seq, payload, fmt)
+        elif action.startswith("scenario."):
+            self.scenarios.event(seq, actor, action, payload)
+        elif action.startswith("shadow."):
+            self.shadows.event(seq, actor, action, payload)
         return None
 
     def first(self, complete: bool) -> Finding | None:
         """The finding at the earliest event; else (when the walk reached the head) the first
         row that no event vouches for."""
         reviewed = (
-            [Finding(seq, why) for seq, why in (*self.proposals.findings(), *self.runs.findings())]
+            [
+                Finding(seq, why)
+                for seq, why in (
+                    *self.proposals.findings(),
+                    *self.runs.findings(),
+                    *self.scenarios.findings(),
+                    *self.shadows.findings(),
+                )
+            ]
             if complete
             else []
         )
@@ -325,5 +341,7 @@ class Vouchers:
             self.versions.unvouched(),
             self.resolutions.unvouched(),
             (Finding(None, reason) for reason in self.imports.unvouched()),
+            (Finding(None, reason) for reason in self.scenarios.unvouched()),
+            (Finding(None, reason) for reason in self.shadows.unvouched()),
         )
         return next(rows, None)

@@ -18,8 +18,12 @@ decision (:mod:`~rules.store.decisions.requests`); reusing one with other facts 
   new items), written in bulk (:mod:`~rules.store.decisions.bulk`).
 
 Where later work slots in: a writer that commits several threads' decisions together is one
-more :class:`~rules.store.decisions.writers.Writer`; a hook run once a decision is recorded
-(shadow evaluation) belongs where :meth:`decide` and :meth:`decide_batch` return new records.
+more :class:`~rules.store.decisions.writers.Writer`.
+
+Shadow runs (:mod:`rules.store.shadow`): once a new decision of the active version is
+committed (not one in a caller's transaction, nor one pinned to a version), :meth:`_shadowed`
+hands it to the service's :class:`~rules.store.shadow.ShadowRunner`, which evaluates it under
+the ruleset's running shadow on its own thread; the answer never waits for it.
 """
 
 from __future__ import annotations
@@ -55,6 +59,7 @@ from rules.store.decisions.writers import (
     decision_values,
 )
 from rules.store.models import Decision, utcnow
+from rules.store.shadow.runner import ShadowRunner
 
 __all__ = ["ATTEMPTS", "Decided", "DecisionService"]
 
@@ -75,14 +80,25 @@ class Decided:
 class DecisionService:
     """Decides and records for one database; safe to share between threads.
 
-    ``db`` may be None when every call passes a ``session`` (the caller's transaction)."""
+    ``db`` may be None when every call passes a ``session`` (the caller's transaction).
+    ``shadow`` evaluates committed live decisions under a running shadow (default: a
+    :class:`~rules.store.shadow.ShadowRunner` on ``db``)."""
 
-    def __init__(self, db: Database | None = None, engine: Engine = default_engine) -> None:
+    def __init__(
+        self,
+        db: Database | None = None,
+        engine: Engine = default_engine,
+        shadow: ShadowRunner | None = None,
+    ) -> None:
         self.db = db
         self.engine = engine
         self._targets = Targets()
         self._writer: Writer | None = None
+        self.shadow = shadow
         if db is not None:
+            if self.shadow is None:
+                self.shadow = ShadowRunner(db)
+            db.on_dispose(self.shadow.close)
             if db.dialect == "postgresql":
                 autocommit = AutocommitWriter(db.engine, db.url)
                 db.on_dispose(autocommit.close)
@@ -135,13 +151,21 @@ class DecisionService:
             )
             new_id = writer.insert(values, guarded=version is None)
             if new_id is not None:
-                return new_decision_record(new_id, name, values), True
+                record = new_decision_record(new_id, name, values)
+                if session is None and version is None:
+                    self._shadowed([(record, True)])
+                return record, True
             if request_id is not None:
                 with self._reading(session) as s:
                     found = stored_decision(s, target.ruleset_id, request_id)
                     if found is not None:
                         return repeat(found, name, clean, "request_id"), False
         raise ConflictError(f"the active version of {name} kept changing; send the request again")
+
+    def _shadowed(self, results: Sequence[tuple[DecisionRecord, bool]]) -> None:
+        """Committed live decisions to the shadow runner (the one hook; never raises)."""
+        if self.shadow is not None:
+            self.shadow.observe([record for record, created in results if created])
 
     def _target(
         self, name: str, version: int | None, fresh: bool, session: Session | None
@@ -167,7 +191,7 @@ class DecisionService:
         nothing: any bad item is a 422 naming it, and nothing is recorded."""
         if session is None:
             with self._database().session() as own:
-                return self.decide_batch(
+                results = self.decide_batch(
                     name,
                     items,
                     version=version,
@@ -176,6 +200,9 @@ class DecisionService:
                     source=source,
                     session=own,
                 )
+            if version is None:
+                self._shadowed(results)
+            return results
         found = batch_items(items)
         target = find_target(session, name, version)
         decided = self._decide_items(target, found)
