@@ -108,6 +108,7 @@ def test_the_dossier_blocks_a_failing_scenario_until_changed_in_review(
     page = analyst.get(dossier).get_data(as_text=True)
     assert "0 of 1 pass" in page
     assert "Change in this review" in page
+    assert "Scenarios: 0 of 1 pass under the candidate</a>; failing: j." in page  # summary card
     changed = analyst.post(
         f"{PAGE}/j/edit?proposal={proposal.id}",
         {
@@ -121,6 +122,7 @@ def test_the_dossier_blocks_a_failing_scenario_until_changed_in_review(
     assert changed.location.endswith(f"{dossier}#scenarios")
     page = approver.get(dossier).get_data(as_text=True)
     assert "1 of 1 pass" in page
+    assert "Scenarios: 1 of 1 pass under the candidate</a>." in page  # summary card
     assert "user:analyst</span> updated scenario" in page
     assert "in this review" in page
     accepted = approver.post(f"{dossier}/accept", {"note": "ok"})
