@@ -24,7 +24,7 @@ from __future__ import annotations
 from flask import Flask, Request, Response
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 
-from rules.api import health, metrics, problems, routes
+from rules.api import health, limits, metrics, problems, routes
 from rules.store import extension
 
 __all__ = ["init_app"]
@@ -48,6 +48,7 @@ class _SessionInterface(SecureCookieSessionInterface):
 
 def init_app(app: Flask) -> None:
     """Register the API and operations routes, their error handling and response metrics."""
+    limits.install_converters(app)  # before any route: ids in URLs are at most 64-bit
     extension.init_app(app)
     if type(app.session_interface) is SecureCookieSessionInterface:
         app.session_interface = _SessionInterface()

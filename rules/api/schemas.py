@@ -8,11 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from rules.api.limits import MAX_INT
 from rules.store.decisions import MAX_BATCH, MAX_REQUEST_ID
 
 __all__ = ["MAX_INT", "SCHEMAS", "ref"]
-
-MAX_INT = 2**31 - 1  # version numbers are 32-bit integers in the database
 
 
 def ref(name: str) -> dict[str, str]:
