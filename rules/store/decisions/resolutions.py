@@ -119,7 +119,20 @@ def resolve(
     version = session.get(Version, row.version_id)
     if version is None:  # pragma: no cover - a foreign key guarantees it
         raise NotFoundError(f"decision {decision_id} has no version")
-    clean = check_outputs(document_of(version), outputs)
+    doc = document_of(version)
+    clean = check_outputs(doc, outputs)
+    if doc.review is not None and doc.review.output not in clean:
+        wanted = doc.review.output
+        raise InvalidRequestError(
+            "the resolution is not valid",
+            [
+                Problem(
+                    "RB425",
+                    f"outputs.{wanted}",
+                    f"is required: a resolution sets {wanted}, the output a person reviews",
+                )
+            ],
+        )
     if note is not None and (not isinstance(note, str) or len(note) > MAX_NOTE):
         raise InvalidRequestError(
             "the resolution is not valid",
