@@ -32,7 +32,8 @@ from werkzeug.wrappers import Response
 from review_app import access, auth
 from rules.api import problems
 from rules.api import routes as api_routes
-from rules.errors import Problem, RulebookError
+from rules.api.limits import text_problems
+from rules.errors import InvalidRequestError, Problem, RulebookError
 from rules.store.extension import database
 
 __all__ = [
@@ -68,6 +69,7 @@ MESSAGES = {
     500: "Something went wrong on our side. It has been logged; nothing was changed.",
     503: "The database cannot be reached right now. Nothing was changed; try again shortly.",
 }
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 CSRF_MESSAGE = (
     "The form was not accepted: its security token is missing, wrong or expired (for example "
     "after signing in again in another tab). Go back, reload the page and submit it again."
@@ -152,6 +154,21 @@ def handle_error(exc: Exception) -> Any:
     return _page(500, MESSAGES[500])
 
 
+def storable_text() -> None:
+    """A NUL or a lone surrogate in a page's query or form is a 422 naming the field, before
+    any view stores it (PostgreSQL cannot; :mod:`rules.api.limits`). The API checks its own."""
+    if request.path.startswith(problems.API_PATHS) or request.endpoint == "static":
+        return
+    fields = [*request.args.items(multi=True)]
+    if request.method == "POST" and request.mimetype in FORM_TYPES:
+        fields += request.form.items(multi=True)
+    found = text_problems(fields)
+    if found:
+        raise InvalidRequestError(
+            "Some of what was sent cannot be stored: remove the NUL or broken characters.", found
+        )
+
+
 def _headers(response: Response) -> Response:
     if request.path.startswith(problems.API_PATHS) or request.endpoint == "static":
         return response
@@ -167,6 +184,7 @@ def init_app(app: Flask) -> None:
     access.init_app(app)  # after the user is loaded, before CSRF
     csrf = CSRFProtect(app)
     csrf.exempt(api_routes.bp)
+    app.before_request(storable_text)  # after CSRF: a forged form is refused first
     for bp in blueprints():
         app.register_blueprint(bp)
     app.register_error_handler(HTTPException, handle_error)
