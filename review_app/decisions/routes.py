@@ -169,7 +169,13 @@ def resolve(decision_id: int) -> Response | tuple[str, int]:
         try:
             with database().session() as s:
                 done = decisions.resolve(
-                    s, decision_id, outputs, note=note, actor=actor(), source=SOURCE
+                    s,
+                    decision_id,
+                    outputs,
+                    note=note,
+                    actor=actor(),
+                    source=SOURCE,
+                    require_review=True,
                 )
         except InvalidRequestError as exc:
             apply_problems(form, _located(exc))

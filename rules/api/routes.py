@@ -100,7 +100,12 @@ def resolve(decision_id: int) -> Response:
     body = json_body("ResolutionRequest")
     with database().session() as session:
         resolution = decisions.resolve(
-            session, decision_id, body["outputs"], note=body.get("note"), actor=caller().actor
+            session,
+            decision_id,
+            body["outputs"],
+            note=body.get("note"),
+            actor=caller().actor,
+            require_review=True,
         )
     return _json(resolution.to_dict(), 201)
 

@@ -141,3 +141,16 @@ def test_a_nul_in_a_proposal_edit_is_a_422(
     assert r.status_code == 422, r.status_code
     assert count(app, Proposal) == 1
     assert count(app, Decision) == 1
+
+
+def test_a_resolution_without_the_review_output_is_a_form_error(
+    app: Flask, route_values: dict[str, Any], login: Callable[..., Browser]
+) -> None:
+    approver = login("approver")
+    path = f"/decisions/{route_values['decision_id']}/resolve"
+    r = approver.post(path, {"output_outcome": "", "output_reason": "looked fine"})
+    assert r.status_code == 422, r.status_code
+    assert "outcome, the output a person reviews" in r.get_data(as_text=True)
+    assert count(app, Resolution) == 0
+    assert approver.post(path, {"output_outcome": "decline"}).status_code == 302
+    assert count(app, Resolution) == 1

@@ -113,15 +113,20 @@ def resolve(
     note: str | None,
     actor: str,
     source: str = "api",
+    require_review: bool = False,
 ) -> ResolutionRecord:
-    """Record the outcome a person chose; overriding an automated decision is an exception."""
+    """Record the outcome a person chose; overriding an automated decision is an exception.
+
+    With ``require_review`` (the API and the review app) the outputs must set the ruleset's
+    review output (RB425): a person resolving a decision decides that one; a script may still
+    record a partial resolution."""
     row, name = find_decision(session, decision_id)
     version = session.get(Version, row.version_id)
     if version is None:  # pragma: no cover - a foreign key guarantees it
         raise NotFoundError(f"decision {decision_id} has no version")
     doc = document_of(version)
     clean = check_outputs(doc, outputs)
-    if doc.review is not None and doc.review.output not in clean:
+    if require_review and doc.review is not None and doc.review.output not in clean:
         wanted = doc.review.output
         raise InvalidRequestError(
             "the resolution is not valid",
