@@ -86,15 +86,17 @@ def text_problems(fields: Iterable[tuple[str, str]], code: str = "RB436") -> lis
     return problems
 
 
-def json_problems(body: Any, max_depth: int = MAX_DEPTH) -> tuple[bool, list[Problem]]:
-    """Whether ``body`` nests deeper than ``max_depth``, and each string (key or value) that is
-    not storable text, named by its field (``items[2].facts.name``)."""
+def json_problems(
+    body: Any, max_depth: int = MAX_DEPTH, texts: bool = True
+) -> tuple[bool, list[Problem]]:
+    """Whether ``body`` nests deeper than ``max_depth``, and (with ``texts``) each string, key
+    or value, that is not storable text, named by its field (``items[2].facts.name``)."""
     problems: list[Problem] = []
     stack: list[tuple[Any, str, int]] = [(body, "", 0)]
     while stack:
         value, where, depth = stack.pop()
         if isinstance(value, str):
-            wrong = text_problem(value)
+            wrong = text_problem(value) if texts else None
             if wrong:
                 problems.append(Problem("RB436", where, wrong))
         elif isinstance(value, dict | list):
@@ -102,7 +104,7 @@ def json_problems(body: Any, max_depth: int = MAX_DEPTH) -> tuple[bool, list[Pro
                 return True, problems
             if isinstance(value, dict):
                 for key, item in value.items():
-                    wrong = text_problem(key)
+                    wrong = text_problem(key) if texts else None
                     if wrong:
                         problems.append(Problem("RB436", _field(where, key), "the key " + wrong))
                     stack.append((item, _field(where, key), depth + 1))

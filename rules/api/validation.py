@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from functools import cache
 from typing import Any
 
+import jsonschema_rs
 from jsonschema import Draft202012Validator, ValidationError
 
 from rules.api.limits import show_key
@@ -31,12 +32,23 @@ KINDS = {
 }
 
 
+def _root(name: str) -> dict[str, Any]:
+    return {"$ref": f"#/components/schemas/{name}", "components": {"schemas": SCHEMAS}}
+
+
 @cache
 def validator(name: str) -> Draft202012Validator:
     """The validator of the component schema ``name`` (its ``$ref``s resolve in SCHEMAS)."""
-    root = {"$ref": f"#/components/schemas/{name}", "components": {"schemas": SCHEMAS}}
+    root = _root(name)
     Draft202012Validator.check_schema(root)
     return Draft202012Validator(root)
+
+
+@cache
+def _fast(name: str) -> Any:
+    """The same schema compiled by jsonschema-rs: "valid?" in about a microsecond, where
+    jsonschema takes a hundred or more (a decision's body is checked on every request)."""
+    return jsonschema_rs.Draft202012Validator(_root(name))
 
 
 def kind(value: object) -> str:
@@ -112,11 +124,10 @@ def _problems(error: ValidationError) -> list[Problem]:
 
 def schema_problems(body: Any, name: str) -> list[Problem]:
     """Everything in ``body`` that the schema ``name`` refuses, each naming its field."""
-    check = validator(name)
-    if check.is_valid(body):
+    if _fast(name).is_valid(body):
         return []
     problems: list[Problem] = []
-    for error in check.iter_errors(body):
+    for error in validator(name).iter_errors(body):  # the reference: names each error
         problems += _problems(error)
     problems.sort(key=lambda p: (p.location, p.code))
     return problems

@@ -242,3 +242,12 @@ def test_a_resolution_without_the_review_output_is_a_422(api: Api, app: Flask) -
     assert count(app, Resolution) == 0
     r = api.post(path, {"outputs": {"reason": "looked fine", "outcome": "approve"}})
     assert r.status_code == 201
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-32", "latin-1"])
+def test_a_body_that_is_not_utf8_is_a_400(api: Api, app: Flask, encoding: str) -> None:
+    text = json.dumps({"facts": {**APPROVE, "x": "caf\u00e9\u0000"}}, ensure_ascii=False)
+    r = raw(api, DECIDE, text.encode(encoding))
+    assert r.status_code == 400, r.data
+    fields(r)
+    assert count(app, Decision) == 0
