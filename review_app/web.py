@@ -24,7 +24,7 @@ from typing import Any
 
 from flask import Blueprint, Flask, current_app, render_template, request
 from flask_wtf.csrf import CSRFError, CSRFProtect  # type: ignore[import-untyped]
-from sqlalchemy.exc import DBAPIError, DisconnectionError, IntegrityError
+from sqlalchemy.exc import DataError, DBAPIError, DisconnectionError, IntegrityError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
@@ -147,6 +147,9 @@ def handle_error(exc: Exception) -> Any:
     if isinstance(exc, IntegrityError):
         log.warning("integrity error on %s: %s", request.path, exc)
         return _page(409, MESSAGES[409])
+    if isinstance(exc, DataError):  # a value the database refuses: not an outage
+        log.warning("data error on %s: %s", request.path, exc)
+        return _page(422, MESSAGES[422])
     if isinstance(exc, DBAPIError | DisconnectionError | PoolTimeoutError):
         log.warning("database unavailable on %s: %s", request.path, exc)
         return _page(503, MESSAGES[503])

@@ -10,10 +10,12 @@ from typing import Any
 
 import pytest
 from flask import Flask
+from sqlalchemy import event
+from sqlalchemy.exc import DataError
 
 from rules.api.limits import MAX_DEPTH
 from rules.store.models import Decision, Resolution
-from tests.rules.api.conftest import APPROVE, NAME, REFER, Api, count, fields
+from tests.rules.api.conftest import APPROVE, NAME, REFER, Api, count, db_of, fields
 
 DECIDE = f"/api/v1/rulesets/{NAME}/decisions"
 BATCH = f"{DECIDE}/batch"
@@ -251,3 +253,22 @@ def test_a_body_that_is_not_utf8_is_a_400(api: Api, app: Flask, encoding: str) -
     assert r.status_code == 400, r.data
     fields(r)
     assert count(app, Decision) == 0
+
+
+def test_a_value_the_database_refuses_is_a_422_not_an_outage(api: Api, app: Flask) -> None:
+    """A gap in the checks above would reach the database: its DataError is the request's
+    fault, so a 422, never a 503 that a client would retry forever."""
+    engine = db_of(app).engine
+
+    def refuse(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if "rulesets" in statement.lower():
+            raise DataError(statement, None, Exception("value out of range"))
+
+    event.listen(engine, "before_cursor_execute", refuse)
+    try:
+        r = api.get("/api/v1/rulesets")
+    finally:
+        event.remove(engine, "before_cursor_execute", refuse)
+    assert r.status_code == 422, r.data
+    assert "Retry-After" not in r.headers
+    fields(r)
