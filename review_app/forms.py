@@ -18,6 +18,7 @@ Views go validate -> act -> commit -> flash -> redirect::
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from flask import request
@@ -26,8 +27,8 @@ from wtforms import DateField, SelectMultipleField  # type: ignore[import-untype
 from wtforms.validators import Optional, ValidationError  # type: ignore[import-untyped]
 from wtforms.widgets import CheckboxInput, ListWidget  # type: ignore[import-untyped]
 
-from rules.api.limits import LAST_DATE, MAX_ID
-from rules.errors import RulebookError
+from rules.api.limits import LAST_DATE, MAX_DEPTH, MAX_ID, json_problems
+from rules.errors import Problem, RulebookError
 
 MAX_PAGE = 2**31 - 1  # a page number (its offset must still be a 64-bit integer)
 
@@ -37,6 +38,7 @@ __all__ = [
     "EmptyForm",
     "MultiCheckboxField",
     "apply_problems",
+    "json_field",
     "query_int",
     "status_for",
 ]
@@ -99,3 +101,24 @@ def query_int(
     if value is None or value < low:
         return default
     return min(value, high)
+
+
+def json_field(field: Any, text: str) -> tuple[bool, Any]:
+    """(ok, the JSON in ``text``); what is wrong goes on ``field``: not JSON, nesting deeper
+    than :data:`~rules.api.limits.MAX_DEPTH` levels, text that cannot be stored."""
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        field.errors = [f"not valid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}"]
+        return False, None
+    except RecursionError:
+        deep, problems = True, list[Problem]()
+    else:
+        deep, problems = json_problems(value)
+    if deep:
+        field.errors = [f"nests deeper than {MAX_DEPTH} levels; write flatter JSON"]
+        return False, None
+    if problems:
+        field.errors = [f"{p.location or 'a value'}: {p.message}" for p in problems]
+        return False, None
+    return True, value
