@@ -10,7 +10,10 @@ with their frozen records::
 
 - :mod:`~rules.api.routes`: the decision API's views; :mod:`~rules.api.health`: liveness,
   readiness and metrics; :mod:`~rules.api.auth`: bearer keys and scopes;
-  :mod:`~rules.api.bodies`: strict request bodies; :mod:`~rules.api.problems`: every error as
+  :mod:`~rules.api.bodies`: strict request bodies, validated against the description's own
+  schemas (:mod:`~rules.api.validation`; a batch's items with their facts,
+  :mod:`~rules.api.batches`); :mod:`~rules.api.limits`: what a client may send at all (text,
+  nesting, ids, times), shared with the review app; :mod:`~rules.api.problems`: every error as
   problem+json, in one place; :mod:`~rules.api.openapi`, :mod:`~rules.api.schemas`: the
   OpenAPI description; :mod:`~rules.api.metrics`: Prometheus metrics.
 

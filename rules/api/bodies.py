@@ -3,7 +3,8 @@
 A body is read whole (at most ``MAX_CONTENT_LENGTH`` bytes, chunked or not: a larger one is a
 413), parsed strictly and checked in this order, each answer a problem naming the field:
 
-- not JSON (``Content-Type``): 415; not valid JSON, ``NaN``/``Infinity``, a number too large,
+- not JSON (``Content-Type``): 415; not UTF-8, not valid JSON, ``NaN``/``Infinity``, a number
+  too large,
   a key repeated in one object (RB437) or nesting deeper than
   :data:`~rules.api.limits.MAX_DEPTH` levels (RB435): 400;
 - a string with a NUL or a lone surrogate (RB436): 422 naming its field;
