@@ -32,15 +32,6 @@ __all__ = ["MAX_INT", "check_id", "checked", "json_body", "json_object", "parse_
 CHUNK = 64 * 1024
 
 
-class _Refused(Exception):
-    """A JSON text that parses but is refused (a repeated key, a number that is not finite)."""
-
-    def __init__(self, problem: Problem, detail: str) -> None:
-        super().__init__(detail)
-        self.problem = problem
-        self.detail = detail
-
-
 def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     out = dict(pairs)
     if len(out) == len(pairs):
@@ -48,9 +39,10 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     seen: set[str] = set()
     for key, _ in pairs:
         if key in seen:
-            raise _Refused(
-                Problem("RB437", show_key(key), "repeated in one object; send each key once"),
+            raise ApiProblem(
+                400,
                 f"the body repeats the key {show_key(key)!r} in one object; send each key once",
+                [Problem("RB437", show_key(key), "repeated in one object; send each key once")],
             )
         seen.add(key)
     return out  # pragma: no cover - a shorter dict has a repeated key
@@ -59,17 +51,19 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 def _finite(text: str) -> float:
     number = float(text)
     if not math.isfinite(number):
-        raise _Refused(
-            Problem("RB433", "", f"{text} is too large for a JSON number here"),
+        raise ApiProblem(
+            400,
             f"the body has a number ({text[:40]}) too large to represent",
+            [Problem("RB433", "", f"{text[:40]} is too large for a JSON number here")],
         )
     return number
 
 
 def _constant(text: str) -> float:
-    raise _Refused(
-        Problem("RB433", "", f"{text} is not JSON"),
+    raise ApiProblem(
+        400,
         f"the body is not valid JSON: {text} is not a JSON value; send a number or null",
+        [Problem("RB433", "", f"{text} is not JSON")],
     )
 
 
@@ -110,8 +104,6 @@ def read_json() -> Any:
         body = json.loads(
             data, object_pairs_hook=_unique_keys, parse_float=_finite, parse_constant=_constant
         )
-    except _Refused as exc:
-        raise ApiProblem(400, exc.detail, [exc.problem]) from None
     except RecursionError:
         body, deep = None, True
     except ValueError as exc:  # also UnicodeDecodeError, and an integer of too many digits
