@@ -60,9 +60,11 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     # PROMETHEUS_MULTIPROC_DIR, or each worker's metrics stay private to it.
     from review_app import web
     from rules import api
+    from rules.api import limits
     from rules.store import extension
 
     app = Flask(__name__, instance_path=str(store.instance_path()))
+    limits.install_converters(app)  # before any route: ids in URLs are at most 64-bit
     app.config.from_mapping(
         TESTING=False,
         # A batch of 1,000 decisions is well under this; anything larger is refused with 413.

@@ -11,6 +11,7 @@ the master's ``child_exit`` hook clears a dead worker's files. SIGTERM stops it 
 from __future__ import annotations
 
 import importlib
+import json
 import os
 import shutil
 import signal
@@ -19,6 +20,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import click
+import gunicorn.util
 from gunicorn.app.base import BaseApplication
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -27,7 +29,7 @@ from rules.cli.output import fail
 from rules.cli.service import database_error, show_url
 from rules.errors import RulebookError
 
-__all__ = ["default_workers", "gunicorn_options", "serve"]
+__all__ = ["default_workers", "gunicorn_options", "serve", "write_problem"]
 
 MAX_DEFAULT_WORKERS = 8
 # A decision spends most of its time waiting on the database's commit, so threads help: on two
@@ -35,6 +37,8 @@ MAX_DEFAULT_WORKERS = 8
 # workers answered 550 (wrk, 16 connections).
 DEFAULT_THREADS = 4
 METRICS_ENV = "PROMETHEUS_MULTIPROC_DIR"
+# Not imported from rules.api: importing it here, in the master, would import the metrics.
+PROBLEM_JSON = "application/problem+json"
 
 
 def default_workers() -> int:
@@ -52,12 +56,31 @@ def _metrics_child_exit(server: Any, worker: Any) -> None:
         hook(server, worker)
 
 
-def _ignore_terminal_interrupt(worker: Any) -> None:
-    """gunicorn's ``post_worker_init`` hook: workers ignore SIGINT.
+def write_problem(sock: Any, status: int, reason: str, message: str) -> None:
+    """gunicorn's error answer (``gunicorn.util.write_error``) as problem+json, like every
+    other error of the API: a request line over gunicorn's limit (414), headers too large
+    (431), a request gunicorn cannot parse (400)."""
+    detail = message or reason
+    if status == 414:
+        detail += "; send a shorter address (put long values in a JSON body)"
+    body = json.dumps(
+        {"type": "about:blank", "title": reason, "status": status, "detail": detail, "errors": []}
+    ).encode()
+    head = (
+        f"HTTP/1.1 {status} {reason}\r\nConnection: close\r\n"
+        f"Content-Type: {PROBLEM_JSON}\r\nContent-Length: {len(body)}\r\n\r\n"
+    )
+    gunicorn.util.write_nonblock(sock, head.encode("latin-1") + body)
+
+
+def _worker_init(worker: Any) -> None:
+    """gunicorn's ``post_worker_init`` hook: errors gunicorn answers itself are problem+json
+    (:func:`write_problem`), and workers ignore SIGINT.
 
     A terminal's Ctrl-C reaches every process in the group: the master, which then stops the
     workers itself (SIGQUIT), and each worker directly. A worker that got both sometimes hung
     in interpreter shutdown until the master killed it 20 s later."""
+    gunicorn.util.write_error = write_problem
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
@@ -79,7 +102,7 @@ def gunicorn_options(
         "graceful_timeout": 20,
         "accesslog": "-" if access_log else None,
         "child_exit": _metrics_child_exit,
-        "post_worker_init": _ignore_terminal_interrupt,
+        "post_worker_init": _worker_init,
     }
 
 

@@ -18,13 +18,30 @@ Views go validate -> act -> commit -> flash -> redirect::
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
+from flask import request
 from flask_wtf import FlaskForm  # type: ignore[import-untyped]
-from wtforms import SelectMultipleField  # type: ignore[import-untyped]
+from wtforms import DateField, SelectMultipleField  # type: ignore[import-untyped]
+from wtforms.validators import Optional, ValidationError  # type: ignore[import-untyped]
 from wtforms.widgets import CheckboxInput, ListWidget  # type: ignore[import-untyped]
 
-from rules.errors import RulebookError
+from rules.api.limits import LAST_DATE, MAX_DEPTH, MAX_ID, json_problems
+from rules.errors import Problem, RulebookError
 
-__all__ = ["EmptyForm", "MultiCheckboxField", "apply_problems", "status_for"]
+MAX_PAGE = 2**31 - 1  # a page number (its offset must still be a 64-bit integer)
+
+__all__ = [
+    "MAX_PAGE",
+    "DayField",
+    "EmptyForm",
+    "MultiCheckboxField",
+    "apply_problems",
+    "json_field",
+    "query_int",
+    "status_for",
+]
 
 
 class EmptyForm(FlaskForm):  # type: ignore[misc]  # flask_wtf is untyped
@@ -59,3 +76,49 @@ def apply_problems(form: FlaskForm, exc: RulebookError) -> None:
 def status_for(form: FlaskForm) -> int:
     """200 for a fresh or valid form, 422 when it shows errors."""
     return 422 if form.errors else 200
+
+
+def _on_the_calendar(form: FlaskForm, field: Any) -> None:
+    if field.data is not None and field.data > LAST_DATE:
+        raise ValidationError(f"Pick a day up to {LAST_DATE.isoformat()}.")
+
+
+class DayField(DateField):  # type: ignore[misc]
+    """An optional day of a filter, up to :data:`~rules.api.limits.LAST_DATE` (a filter's
+    end is the next midnight, which must still be a time)."""
+
+    def __init__(self, label: str, **kwargs: Any) -> None:
+        super().__init__(label, validators=[Optional(), _on_the_calendar], **kwargs)
+
+
+def query_int(
+    name: str, default: int | None = None, low: int = 0, high: int = MAX_ID
+) -> int | None:
+    """The integer query argument ``name``: ``default`` when it is absent, not a number or
+    below ``low``; a number above ``high`` (by default the largest id a column holds) reads
+    as ``high`` (so ``?before=`` a huge number means "from the newest")."""
+    value = request.args.get(name, type=int)
+    if value is None or value < low:
+        return default
+    return min(value, high)
+
+
+def json_field(field: Any, text: str) -> tuple[bool, Any]:
+    """(ok, the JSON in ``text``); what is wrong goes on ``field``: not JSON, nesting deeper
+    than :data:`~rules.api.limits.MAX_DEPTH` levels, text that cannot be stored."""
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        field.errors = [f"not valid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}"]
+        return False, None
+    except RecursionError:
+        deep, problems = True, list[Problem]()
+    else:
+        deep, problems = json_problems(value)
+    if deep:
+        field.errors = [f"nests deeper than {MAX_DEPTH} levels; write flatter JSON"]
+        return False, None
+    if problems:
+        field.errors = [f"{p.location or 'a value'}: {p.message}" for p in problems]
+        return False, None
+    return True, value

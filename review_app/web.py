@@ -24,7 +24,7 @@ from typing import Any
 
 from flask import Blueprint, Flask, current_app, render_template, request
 from flask_wtf.csrf import CSRFError, CSRFProtect  # type: ignore[import-untyped]
-from sqlalchemy.exc import DBAPIError, DisconnectionError, IntegrityError
+from sqlalchemy.exc import DataError, DBAPIError, DisconnectionError, IntegrityError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
@@ -33,7 +33,8 @@ from review_app import access, auth
 from review_app.privacy import MASK
 from rules.api import problems
 from rules.api import routes as api_routes
-from rules.errors import Problem, RulebookError
+from rules.api.limits import text_problems
+from rules.errors import InvalidRequestError, Problem, RulebookError
 from rules.store.extension import database
 
 __all__ = [
@@ -69,6 +70,7 @@ MESSAGES = {
     500: "Something went wrong on our side. It has been logged; nothing was changed.",
     503: "The database cannot be reached right now. Nothing was changed; try again shortly.",
 }
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 CSRF_MESSAGE = (
     "The form was not accepted: its security token is missing, wrong or expired (for example "
     "after signing in again in another tab). Go back, reload the page and submit it again."
@@ -155,11 +157,29 @@ def handle_error(exc: Exception) -> Any:
     if isinstance(exc, IntegrityError):
         log.warning("integrity error on %s: %s", request.path, exc)
         return _page(409, MESSAGES[409])
+    if isinstance(exc, DataError):  # a value the database refuses: not an outage
+        log.warning("data error on %s: %s", request.path, exc)
+        return _page(422, MESSAGES[422])
     if isinstance(exc, DBAPIError | DisconnectionError | PoolTimeoutError):
         log.warning("database unavailable on %s: %s", request.path, exc)
         return _page(503, MESSAGES[503])
     log.exception("unexpected error on %s %s", request.method, request.path)
     return _page(500, MESSAGES[500])
+
+
+def storable_text() -> None:
+    """A NUL or a lone surrogate in a page's query or form is a 422 naming the field, before
+    any view stores it (PostgreSQL cannot; :mod:`rules.api.limits`). The API checks its own."""
+    if request.path.startswith(problems.API_PATHS) or request.endpoint == "static":
+        return
+    fields = [*request.args.items(multi=True)]
+    if request.method == "POST" and request.mimetype in FORM_TYPES:
+        fields += request.form.items(multi=True)
+    found = text_problems(fields)
+    if found:
+        raise InvalidRequestError(
+            "Some of what was sent cannot be stored: remove the NUL or broken characters.", found
+        )
 
 
 def _headers(response: Response) -> Response:
@@ -177,6 +197,7 @@ def init_app(app: Flask) -> None:
     access.init_app(app)  # after the user is loaded, before CSRF
     csrf = CSRFProtect(app)
     csrf.exempt(api_routes.bp)
+    app.before_request(storable_text)  # after CSRF: a forged form is refused first
     for bp in blueprints():
         app.register_blueprint(bp)
     app.register_error_handler(HTTPException, handle_error)

@@ -5,8 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from flask_wtf import FlaskForm  # type: ignore[import-untyped]
-from wtforms import DateField, SelectField, StringField  # type: ignore[import-untyped]
+from wtforms import SelectField, StringField  # type: ignore[import-untyped]
 from wtforms.validators import Length, Optional, ValidationError  # type: ignore[import-untyped]
+
+from review_app.forms import DayField
 
 __all__ = ["FilterForm"]
 
@@ -22,8 +24,8 @@ class FilterForm(FlaskForm):  # type: ignore[misc]  # flask_wtf is untyped
     subject = StringField(
         "Subject", validators=[Optional(), Length(max=200)], render_kw={"spellcheck": "false"}
     )
-    start = DateField("From (UTC)", validators=[Optional()])
-    end = DateField("To (UTC)", validators=[Optional()])
+    start = DayField("From (UTC)")
+    end = DayField("To (UTC)")
 
     def validate_end(self, field: Any) -> None:
         if field.data and self.start.data and field.data < self.start.data:

@@ -32,6 +32,7 @@ from wtforms import SelectChoice  # type: ignore[import-untyped]
 
 from review_app.audit.forms import FilterForm
 from review_app.auth.clock import now
+from review_app.forms import query_int
 from rules import audit
 from rules.audit import EXPORT_FIELDS, AuditRecord, search
 from rules.core.document import canonical_json
@@ -62,9 +63,12 @@ def _filter_args() -> dict[str, Any]:
     return {k: v for k in FILTERS if (v := request.args.get(k, "").strip())}
 
 
-def _keyset(name: str) -> int | None:
-    value = request.args.get(name, type=int)
-    return value if value is not None and value >= 0 else None
+def _link(args: dict[str, Any], wanted: bool, **keyset: int | None) -> str | None:
+    """A link to the next page; an empty page (a keyset past the end) links to the first."""
+    if not wanted:
+        return None
+    given: dict[str, Any] = {k: v for k, v in keyset.items() if v is not None}
+    return url_for("audit.index", **args, **given)
 
 
 @bp.get("")
@@ -78,10 +82,11 @@ def index() -> tuple[str, int]:
         ]
         valid = form.validate()
         filters = _filters(form) if valid else search.Filters()
-        found = search.page(s, filters, size, _keyset("before"), _keyset("after"))
+        found = search.page(s, filters, size, query_int("before"), query_int("after"))
         length, last_hash = search.head(s)
         matching = search.count(s, filters) if any(_filter_args().values()) else length
     args = _filter_args()
+    events = found.events
     page = render_template(
         "audit/index.html",
         form=form,
@@ -90,12 +95,8 @@ def index() -> tuple[str, int]:
         last_hash=last_hash,
         matching=matching,
         verification=session.get(VERIFIED),
-        newer_url=url_for("audit.index", **args, after=found.events[0].seq)
-        if found.newer
-        else None,
-        older_url=url_for("audit.index", **args, before=found.events[-1].seq)
-        if found.older
-        else None,
+        newer_url=_link(args, found.newer, after=events[0].seq if events else None),
+        older_url=_link(args, found.older, before=events[-1].seq if events else None),
         filter_args=args,
     )
     return page, 200 if valid else 422

@@ -13,7 +13,6 @@ from typing import Any
 
 from flask_wtf import FlaskForm  # type: ignore[import-untyped]
 from wtforms import (  # type: ignore[import-untyped]
-    DateField,
     IntegerField,
     SelectChoice,
     SelectField,
@@ -27,7 +26,9 @@ from wtforms.validators import (  # type: ignore[import-untyped]
     ValidationError,
 )
 
+from review_app.forms import DayField
 from review_app.rulesets.table import value_text
+from rules.api.limits import MAX_ID
 from rules.core.document import Output, Scalar
 from rules.store.models import SOURCES
 
@@ -57,7 +58,10 @@ class SearchForm(FlaskForm):  # type: ignore[misc]  # flask_wtf is untyped
     ruleset = SelectField("Ruleset", validators=[Optional()], validate_choice=False)
     decision_id = IntegerField(
         "Decision id",
-        validators=[Optional(), NumberRange(min=1, message="A decision id is 1 or more.")],
+        validators=[
+            Optional(),
+            NumberRange(min=1, max=MAX_ID, message=f"A decision id is from 1 to {MAX_ID}."),
+        ],
     )
     exception = SelectField("Exception", choices=TRI, validators=[Optional()])
     resolved = SelectField("Resolved", choices=TRI, validators=[Optional()])
@@ -67,8 +71,8 @@ class SearchForm(FlaskForm):  # type: ignore[misc]  # flask_wtf is untyped
         choices=[SelectChoice("", "Any source"), *(SelectChoice(s) for s in SOURCES)],
         validators=[Optional()],
     )
-    start = DateField("From (UTC)", validators=[Optional()])
-    end = DateField("To (UTC)", validators=[Optional()])
+    start = DayField("From (UTC)")
+    end = DayField("To (UTC)")
 
     def validate_end(self, field: Any) -> None:
         if field.data and self.start.data and field.data < self.start.data:

@@ -24,7 +24,7 @@ from review_app.decisions.forms import (
     resolve_form,
     yes_no,
 )
-from review_app.forms import apply_problems, status_for
+from review_app.forms import apply_problems, query_int, status_for
 from review_app.rulesets.table import value_text
 from rules.errors import InvalidRequestError, Problem, RulebookError, suggest
 from rules.store import decisions, versions
@@ -53,9 +53,12 @@ def _filters(form: SearchForm) -> search.Filters:
     )
 
 
-def _keyset(name: str) -> int | None:
-    value = request.args.get(name, type=int)
-    return value if value is not None and value >= 0 else None
+def _link(args: dict[str, Any], wanted: bool, **keyset: int | None) -> str | None:
+    """A link to the next page; an empty page (a keyset past the end) links to the first."""
+    if not wanted:
+        return None
+    given: dict[str, Any] = {k: v for k, v in keyset.items() if v is not None}
+    return url_for("decisions.index", **args, **given)
 
 
 def _check_ruleset(form: SearchForm, names: list[str]) -> bool:
@@ -79,7 +82,7 @@ def index() -> tuple[str, int]:
         form.ruleset.choices = [SelectChoice("", "Any ruleset"), *(SelectChoice(n) for n in names)]
         valid = form.validate() & _check_ruleset(form, names)
         found = (
-            search.search(s, _filters(form), size, _keyset("before"), _keyset("after"))
+            search.search(s, _filters(form), size, query_int("before"), query_int("after"))
             if valid
             else search.Page((), False, False)
         )
@@ -91,8 +94,8 @@ def index() -> tuple[str, int]:
         page=found,
         valid=valid,
         filtered=bool(args),
-        newer_url=url_for("decisions.index", **args, after=rows[0].id) if found.newer else None,
-        older_url=url_for("decisions.index", **args, before=rows[-1].id) if found.older else None,
+        newer_url=_link(args, found.newer, after=rows[0].id if rows else None),
+        older_url=_link(args, found.older, before=rows[-1].id if rows else None),
         output_pairs=output_pairs,
         value_text=value_text,
     )
@@ -166,7 +169,13 @@ def resolve(decision_id: int) -> Response | tuple[str, int]:
         try:
             with database().session() as s:
                 done = decisions.resolve(
-                    s, decision_id, outputs, note=note, actor=actor(), source=SOURCE
+                    s,
+                    decision_id,
+                    outputs,
+                    note=note,
+                    actor=actor(),
+                    source=SOURCE,
+                    require_review=True,
                 )
         except InvalidRequestError as exc:
             apply_problems(form, _located(exc))

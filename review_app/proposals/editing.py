@@ -18,6 +18,7 @@ from typing import Any
 from wtforms import SelectChoice  # type: ignore[import-untyped]
 
 from proposer import AddRule, MoveRule, Operation, ProposalRecord, RemoveRule, UpdateRule
+from review_app.forms import json_field
 from review_app.proposals.forms import OUTPUT_PREFIX, EditForm
 from review_app.proposals.values import format_output, format_value, parse_output, parse_value
 from rules.core.document import AllOf, Condition, Document, Leaf, Not, condition_to_dict
@@ -141,13 +142,7 @@ def check_shape(form: EditForm, record: ProposalRecord) -> None:
 def _when(rule: Any, base: Document) -> tuple[bool, Any]:
     """(ok, the rule's ``when`` as JSON or None); errors go on the fields."""
     if rule.shape.data == "json":
-        try:
-            return True, json.loads(rule.when_json.data or "null")
-        except json.JSONDecodeError as exc:
-            rule.when_json.errors = [
-                f"not valid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}"
-            ]
-            return False, None
+        return json_field(rule.when_json, rule.when_json.data or "null")
     leaves: list[Any] = []
     ok = True
     for row in rule.conditions:
@@ -220,13 +215,7 @@ def form_operations(form: EditForm, record: ProposalRecord, base: Document) -> l
 
 def json_operations(form: EditForm) -> tuple[bool, Any]:
     """(ok, the advanced field's operations); an error on the field when it is not JSON."""
-    try:
-        return True, json.loads(form.operations_json.data or "")
-    except json.JSONDecodeError as exc:
-        form.operations_json.errors = [
-            f"not valid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}"
-        ]
-        return False, None
+    return json_field(form.operations_json, form.operations_json.data or "")
 
 
 def parse_citations(form: EditForm) -> list[int] | None:

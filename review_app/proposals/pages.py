@@ -18,7 +18,7 @@ from wtforms import SelectChoice  # type: ignore[import-untyped]
 from proposer import AddRule, ProposalRecord, UpdateRule, get_proposal
 from proposer.runs import run_of
 from review_app.access import PII_READERS, can, current_user
-from review_app.forms import EmptyForm
+from review_app.forms import MAX_PAGE, EmptyForm, query_int
 from review_app.proposals.dossier import Dossier, build
 from review_app.proposals.forms import AcceptForm, ActivateForm, EditForm, RejectForm
 from review_app.proposals.placing import error_links
@@ -189,7 +189,7 @@ def dossier_page(
 ) -> tuple[str, int]:
     """The proposal's page; forms given carry what was just posted (with their errors)."""
     user = current_user()
-    page = request.args.get("page", 1, type=int) or 1
+    page = query_int("page", 1, low=1, high=MAX_PAGE) or 1
     with database().session() as s:
         record = get_proposal(s, proposal_id)
         info = get_ruleset(s, record.ruleset)

@@ -28,7 +28,7 @@ from proposer import (
     submit_proposal,
 )
 from review_app.access import actor
-from review_app.forms import EmptyForm
+from review_app.forms import MAX_PAGE, EmptyForm, query_int
 from review_app.proposals.forms import AcceptForm, ActivateForm, FilterForm, RejectForm
 from review_app.proposals.pages import dossier_page, queue_row, version_choices
 from review_app.proposals.saving import save_edit
@@ -53,7 +53,7 @@ def _filter_args() -> dict[str, Any]:
 def index() -> tuple[str, int]:
     """The queue: proposals newest first, filtered by ruleset, status, author and impact."""
     form = FilterForm(formdata=request.args)
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    page = query_int("page", 1, low=1, high=MAX_PAGE) or 1
     with database().session() as s:
         names = [r.name for r in versions.list_rulesets(s)]
         form.ruleset.choices = [SelectChoice("", "Any ruleset"), *map(SelectChoice, names)]

@@ -11,7 +11,10 @@ with their frozen records::
 - :mod:`~rules.api.routes`: the decision API's views; :mod:`~rules.api.trials`: test
   scenarios and the shadow run; :mod:`~rules.api.health`: liveness,
   readiness and metrics; :mod:`~rules.api.auth`: bearer keys and scopes;
-  :mod:`~rules.api.bodies`: strict request bodies; :mod:`~rules.api.problems`: every error as
+  :mod:`~rules.api.bodies`: strict request bodies, validated against the description's own
+  schemas (:mod:`~rules.api.validation`; a batch's items with their facts,
+  :mod:`~rules.api.batches`); :mod:`~rules.api.limits`: what a client may send at all (text,
+  nesting, ids, times), shared with the review app; :mod:`~rules.api.problems`: every error as
   problem+json, in one place; :mod:`~rules.api.openapi`, :mod:`~rules.api.schemas`: the
   OpenAPI description; :mod:`~rules.api.metrics`: Prometheus metrics.
 
@@ -25,7 +28,7 @@ from __future__ import annotations
 from flask import Flask, Request, Response
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 
-from rules.api import health, metrics, problems, routes
+from rules.api import health, limits, metrics, problems, routes
 from rules.api import trials as _trials  # noqa: F401  (its views are on routes.bp)
 from rules.store import extension
 
@@ -50,6 +53,7 @@ class _SessionInterface(SecureCookieSessionInterface):
 
 def init_app(app: Flask) -> None:
     """Register the API and operations routes, their error handling and response metrics."""
+    limits.install_converters(app)  # before any route: ids in URLs are at most 64-bit
     extension.init_app(app)
     if type(app.session_interface) is SecureCookieSessionInterface:
         app.session_interface = _SessionInterface()

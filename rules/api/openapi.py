@@ -19,21 +19,60 @@ PROBLEM = "application/problem+json"
 SECURITY = "apiKey"
 
 
+# Examples use the demo's ruleset (`rulebook demo load`, examples/mortgage.yaml); the API's
+# property test (tests/rules/api/test_schemathesis.py) starts from them to reach the 2xx paths.
+RULESET = "mortgage-approval"
+FACTS = {
+    "pirat": 0.25,
+    "hirat": 0.2,
+    "lvrat": 0.8,
+    "chist": 1,
+    "mhist": 1,
+    "phist": False,
+    "insurance": False,
+}
+EXAMPLES: dict[str, Any] = {
+    "DecisionRequest": {"facts": FACTS, "request_id": "app-1001"},
+    "BatchRequest": {"items": [{"facts": FACTS}, {"facts": {**FACTS, "insurance": True}}]},
+    "ResolutionRequest": {"outputs": {"outcome": "approve"}, "note": "checked the file"},
+    "ScenarioRequest": {"facts": FACTS, "expect": {"outcome": "approve"}, "note": "a clean file"},
+    "ScenarioRunRequest": {"version": 1},
+}
+
 PARAMETERS = {
-    "name": {"in": "path", "required": True, "schema": {"type": "string"}},
-    "decision_id": {"in": "path", "required": True, "schema": {"type": "integer", "minimum": 0}},
-    "number": {"in": "path", "required": True, "schema": {"type": "integer", "minimum": 0}},
+    "name": {
+        "in": "path",
+        "required": True,
+        "schema": {"type": "string"},
+        "example": RULESET,
+    },
+    "decision_id": {
+        "in": "path",
+        "required": True,
+        "schema": {"type": "integer", "minimum": 0},
+        "example": 1,
+    },
+    "number": {
+        "in": "path",
+        "required": True,
+        "schema": {"type": "integer", "minimum": 0},
+        "example": 1,
+    },
     "at": {
         "in": "query",
         "required": False,
         "schema": {"type": "string", "format": "date-time"},
         "description": "also report the version active at this time (with a timezone)",
+        "example": "2030-01-01T00:00:00Z",
     },
 }
 
 
 def _content(schema: str, media: str = JSON) -> dict[str, Any]:
-    return {media: {"schema": ref(schema)}}
+    content: dict[str, Any] = {"schema": ref(schema)}
+    if schema in EXAMPLES:
+        content["example"] = EXAMPLES[schema]
+    return {media: content}
 
 
 def _responses(ok: dict[str, tuple[str, str]], errors: tuple[int, ...]) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from http import HTTPStatus
 
 from flask import Flask, Response, current_app, request
-from sqlalchemy.exc import DBAPIError, DisconnectionError, IntegrityError
+from sqlalchemy.exc import DataError, DBAPIError, DisconnectionError, IntegrityError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
@@ -100,6 +100,16 @@ def _database(exc: Exception) -> Response:
         current_app.logger.warning("integrity error on %s: %s", request.path, exc)
         return problem(
             409, "the request conflicts with a concurrent change; retry it", kind="conflict"
+        )
+    if isinstance(exc, DataError):
+        # A value the database refuses (out of range, not text): the request's fault, not an
+        # outage a client should retry. rules.api.limits refuses the known ones first.
+        current_app.logger.warning("data error on %s: %s", request.path, exc)
+        return problem(
+            422,
+            "the database refused a value of this request; nothing was recorded, check the "
+            "values sent",
+            kind="invalid-data",
         )
     current_app.logger.warning("database unavailable on %s: %s", request.path, exc)
     return problem(

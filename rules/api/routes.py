@@ -16,8 +16,11 @@ from flask import Blueprint, Response, request
 
 from rules.api import metrics, problems
 from rules.api.auth import caller, requires
-from rules.api.bodies import a_version, an_object, check_id, json_object, parse_time
+from rules.api.batches import batch_body
+from rules.api.bodies import check_id, json_body, parse_time
+from rules.api.limits import text_problems
 from rules.api.openapi import document
+from rules.errors import InvalidRequestError
 from rules.store import decisions, versions
 from rules.store.extension import database
 from rules.store.extension import decisions as decision_service
@@ -27,9 +30,14 @@ __all__ = ["bp"]
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 bp.register_error_handler(Exception, problems.handle)
 
-DECIDE_FIELDS = ("facts", "version", "request_id")
-BATCH_FIELDS = ("items", "version")
-RESOLVE_FIELDS = ("outputs", "note")
+
+@bp.before_request
+def _storable_text() -> None:
+    """A NUL or a lone surrogate in the path or query is a 422 before any query runs."""
+    values = [(k, v) for k, v in (request.view_args or {}).items() if isinstance(v, str)]
+    found = text_problems([*values, *request.args.items(multi=True)])
+    if found:
+        raise InvalidRequestError("the address has text that cannot be stored", found)
 
 
 def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -40,7 +48,7 @@ def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -
 @requires("decide")
 def decide(name: str) -> Response:
     """Decide facts with the active (or a pinned) version; 200 for a repeated request_id."""
-    body = json_object(DECIDE_FIELDS, ("facts",), {"facts": an_object, "version": a_version})
+    body = json_body("DecisionRequest")
     key = caller()
     started = perf_counter()
     # One statement, committed before this returns (rules.store.decisions.writers).
@@ -62,7 +70,7 @@ def decide(name: str) -> Response:
 @requires("decide")
 def decide_batch(name: str) -> Response:
     """Decide every item with one version, in order; all of them are recorded or none."""
-    body = json_object(BATCH_FIELDS, ("items",), {"version": a_version})
+    body = batch_body(name)
     key = caller()
     started = perf_counter()
     results = decision_service().decide_batch(
@@ -89,10 +97,15 @@ def get_decision(decision_id: int) -> Response:
 def resolve(decision_id: int) -> Response:
     """Record the outcome a person chose for a decision."""
     check_id(decision_id, "decision")
-    body = json_object(RESOLVE_FIELDS, ("outputs",), {"outputs": an_object})
+    body = json_body("ResolutionRequest")
     with database().session() as session:
         resolution = decisions.resolve(
-            session, decision_id, body["outputs"], note=body.get("note"), actor=caller().actor
+            session,
+            decision_id,
+            body["outputs"],
+            note=body.get("note"),
+            actor=caller().actor,
+            require_review=True,
         )
     return _json(resolution.to_dict(), 201)
 

@@ -8,11 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from rules.api.limits import MAX_INT
 from rules.store.decisions import MAX_BATCH, MAX_REQUEST_ID
 
 __all__ = ["MAX_INT", "SCHEMAS", "ref"]
-
-MAX_INT = 2**31 - 1  # version numbers are 32-bit integers in the database
 
 
 def ref(name: str) -> dict[str, str]:
@@ -228,7 +227,7 @@ SCHEMAS: dict[str, Any] = {
             "id": {**STR, "pattern": "^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$"},
             "facts": ref("Facts"),
             "expect": {"type": "object", "description": "expected values of some outputs"},
-            "note": STR,
+            "note": NULL_STR,
         },
         True,
     ),

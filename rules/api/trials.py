@@ -13,7 +13,7 @@ from typing import Any
 from flask import Response
 
 from rules.api.auth import caller, requires
-from rules.api.bodies import a_version, an_object, json_object
+from rules.api.bodies import json_body
 from rules.api.routes import _json, bp
 from rules.core.document import parse_document
 from rules.errors import DocumentError, InvalidRequestError, Problem
@@ -21,14 +21,7 @@ from rules.store import scenarios
 from rules.store.extension import database
 from rules.store.shadow import shadow_report
 
-__all__ = ["ADD_FIELDS", "RUN_FIELDS"]
-
-ADD_FIELDS = ("id", "facts", "expect", "note")
-RUN_FIELDS = ("version", "candidate")
-
-
-def _text(value: object) -> str | None:
-    return None if value is None or isinstance(value, str) else "expected a string"
+__all__: list[str] = []
 
 
 @bp.get("/rulesets/<name>/scenarios")
@@ -44,11 +37,7 @@ def list_scenarios(name: str) -> Response:
 @requires("resolve")
 def add_scenario(name: str) -> Response:
     """Add a test scenario (facts checked against the inputs, expect against the outputs)."""
-    body = json_object(
-        ADD_FIELDS,
-        ("facts", "expect"),
-        {"facts": an_object, "expect": an_object, "id": _text, "note": _text},
-    )
+    body = json_body("ScenarioRequest")
     with database().session() as session:
         added = scenarios.add_scenario(
             session,
@@ -79,7 +68,7 @@ def _candidate(value: Any) -> Any:
 @requires("read")
 def run_scenarios(name: str) -> Response:
     """Run the scenarios under a version or a candidate document; nothing is recorded."""
-    body = json_object(RUN_FIELDS, (), {"version": a_version, "candidate": an_object})
+    body = json_body("ScenarioRunRequest")
     if body.get("version") is not None and body.get("candidate") is not None:
         raise InvalidRequestError(
             "give a version or a candidate, not both",

@@ -173,6 +173,9 @@ def test_the_json_wins_when_its_button_is_pressed(app: Flask, eve: Browser, made
     [
         ("[{", "not valid JSON at line 1, column 3"),
         ('[{"op": "remove_rule", "rule_id": "nope"}]', "operations[0].rule_id: there is no rule"),
+        ("[" * 5000 + "]" * 5000, "nests deeper than 32 levels"),  # issue 12: not a 500
+        ("[" * 40 + "]" * 40, "nests deeper than 32 levels"),
+        ('[{"op": "remove_rule", "rule_id": "a\\u0000"}]', "[0].rule_id: contains a NUL"),
     ],
 )
 def test_json_errors_land_on_the_json_field(

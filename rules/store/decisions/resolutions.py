@@ -113,13 +113,31 @@ def resolve(
     note: str | None,
     actor: str,
     source: str = "api",
+    require_review: bool = False,
 ) -> ResolutionRecord:
-    """Record the outcome a person chose; overriding an automated decision is an exception."""
+    """Record the outcome a person chose; overriding an automated decision is an exception.
+
+    With ``require_review`` (the API and the review app) the outputs must set the ruleset's
+    review output (RB425): a person resolving a decision decides that one; a script may still
+    record a partial resolution."""
     row, name = find_decision(session, decision_id)
     version = session.get(Version, row.version_id)
     if version is None:  # pragma: no cover - a foreign key guarantees it
         raise NotFoundError(f"decision {decision_id} has no version")
-    clean = check_outputs(document_of(version), outputs)
+    doc = document_of(version)
+    clean = check_outputs(doc, outputs)
+    if require_review and doc.review is not None and doc.review.output not in clean:
+        wanted = doc.review.output
+        raise InvalidRequestError(
+            "the resolution is not valid",
+            [
+                Problem(
+                    "RB425",
+                    f"outputs.{wanted}",
+                    f"is required: a resolution sets {wanted}, the output a person reviews",
+                )
+            ],
+        )
     if note is not None and (not isinstance(note, str) or len(note) > MAX_NOTE):
         raise InvalidRequestError(
             "the resolution is not valid",
