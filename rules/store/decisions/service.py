@@ -58,7 +58,8 @@ from rules.store.models import Decision, utcnow
 
 __all__ = ["ATTEMPTS", "Decided", "DecisionService"]
 
-ATTEMPTS = 4  # tries of one decision while the active version keeps changing
+ATTEMPTS = 10  # tries of one decision while the active version keeps changing (each waits
+# for the activation in progress, see writers.insert_statement)
 BATCH_ATTEMPTS = 3  # tries of a batch whose request ids another transaction takes meanwhile
 
 
@@ -177,7 +178,9 @@ class DecisionService:
                     session=own,
                 )
         found = batch_items(items)
-        target = find_target(session, name, version)
+        # The ruleset's row held FOR SHARE (when the active version decides) until this
+        # transaction commits, and the decisions stamped after: they agree with "active at".
+        target = find_target(session, name, version, share=version is None)
         decided = self._decide_items(target, found)
         return self._record_batch(session, target, decided, caller, api_key_id, source)
 

@@ -107,14 +107,24 @@ def decision_values(
 
 
 @cache
-def insert_statement(dialect: str, guarded: bool) -> Insert:
-    """The one-decision INSERT for ``dialect``; ``guarded``: only while the version is active."""
+def insert_statement(dialect: str, guarded: bool, share: bool = True) -> Insert:
+    """The one-decision INSERT for ``dialect``; ``guarded``: only while the version is active.
+
+    A guarded INSERT also reads the ruleset's row FOR SHARE (``share``; PostgreSQL): an
+    activation in progress holds that row FOR NO KEY UPDATE from before it stamps its time
+    until it commits, so the INSERT waits for it, then re-reads the row and, the version no
+    longer active, writes nothing. A decision is stamped before its INSERT; so every decision
+    recorded with a version is stamped before the next activation's time, and every decision
+    made after it is stamped after (it read the new version once that had committed):
+    "which version was active at T" agrees exactly with the recorded decisions."""
     table = Decision.__table__
     if not isinstance(table, Table):  # pragma: no cover - a declarative model's table
         raise TypeError("decisions is not a table")
     values = [bindparam(c, type_=table.c[c].type) for c in COLUMNS]
     guard = Ruleset.active_number == bindparam("version_number") if guarded else true()
     source = select(*values).where(Ruleset.id == bindparam("ruleset_id"), guard)
+    if guarded and share:
+        source = source.with_for_update(read=True)
     insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
     return (
         insert.from_select(list(COLUMNS), source)
@@ -129,14 +139,19 @@ class Writer(Protocol):
 
 
 class SessionWriter:
-    """The statement in the caller's transaction."""
+    """The statement in the caller's transaction. It does not take the ruleset's row FOR
+    SHARE: a caller's transaction may hold the audit chain's lock already (one that resolves,
+    then decides), and a version writer holds the row while it waits for that lock. A caller
+    that needs "active at T" exact takes the row itself first
+    (:func:`~rules.store.decisions.target.find_target` with ``share``)."""
 
     def __init__(self, session: Session) -> None:
         self.session = session
         self.dialect = session.get_bind().dialect.name
 
     def insert(self, values: dict[str, Any], guarded: bool) -> int | None:
-        found = self.session.execute(insert_statement(self.dialect, guarded), values).scalar()
+        statement = insert_statement(self.dialect, guarded, share=False)
+        found = self.session.execute(statement, values).scalar()
         return None if found is None else int(found)
 
 
