@@ -19,6 +19,7 @@ from rules.api.auth import caller, requires
 from rules.api.bodies import a_version, an_object, check_id, json_object, parse_time
 from rules.api.openapi import document
 from rules.store import decisions, versions
+from rules.store.decisions.requests import new_request_id
 from rules.store.extension import database
 from rules.store.extension import decisions as decision_service
 
@@ -43,12 +44,12 @@ def decide(name: str) -> Response:
     body = json_object(DECIDE_FIELDS, ("facts",), {"facts": an_object, "version": a_version})
     key = caller()
     started = perf_counter()
-    # One statement, committed before this returns (rules.store.decisions.writers).
+    # Committed before this returns (rules.store.decisions.writers).
     record, created = decision_service().decide(
         name,
         body["facts"],
         version=body.get("version"),
-        request_id=body.get("request_id"),
+        request_id=_request_id(body),
         caller=key.actor,
         api_key_id=key.id,
     )
@@ -56,6 +57,13 @@ def decide(name: str) -> Response:
     metrics.record_decisions([(record, created)])
     location = f"{bp.url_prefix}/decisions/{record.id}"  # url_for costs a route build per call
     return _json(record.to_dict(), 201 if created else 200, {"Location": location})
+
+
+def _request_id(body: dict[str, Any]) -> Any:
+    """The request's idempotency key: its ``request_id``, else a new one (returned with the
+    answer, and named by a 503 whose outcome is unknown, so that a retry is always safe)."""
+    given = body.get("request_id")
+    return new_request_id() if given is None else given
 
 
 @bp.post("/rulesets/<name>/decisions/batch")

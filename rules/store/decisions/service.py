@@ -30,12 +30,18 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from rules.core.document import Scalar
 from rules.core.engine import Engine, Result, default_engine
-from rules.errors import ConflictError, FactsError, InvalidRequestError, Problem
+from rules.errors import (
+    ConflictError,
+    FactsError,
+    InvalidRequestError,
+    OutcomeUnknownError,
+    Problem,
+)
 from rules.store.database import Database
 from rules.store.decisions.bulk import existing, insert_decisions
 from rules.store.decisions.records import DecisionRecord, new_decision_record
@@ -134,7 +140,12 @@ class DecisionService:
             values = decision_values(
                 target, clean, result, request_id, caller, api_key_id, source, utcnow()
             )
-            new_id = writer.insert(values, guarded=version is None)
+            try:
+                new_id = writer.insert(values, guarded=version is None)
+            except OutcomeUnknownError as exc:
+                if session is not None:
+                    raise  # the caller's transaction: its commit is the caller's
+                return self._settle(target, clean, request_id, exc), True
             if new_id is not None:
                 return new_decision_record(new_id, name, values), True
             if request_id is not None:
@@ -143,6 +154,28 @@ class DecisionService:
                     if found is not None:
                         return repeat(found, name, clean, "request_id"), False
         raise ConflictError(f"the active version of {name} kept changing; send the request again")
+
+    def _settle(
+        self,
+        target: Target,
+        facts: dict[str, Scalar | None],
+        request_id: str | None,
+        failure: OutcomeUnknownError,
+    ) -> DecisionRecord:
+        """The decision whose commit failed with an unknown outcome, if a fresh connection
+        finds it recorded under its request id; else OutcomeUnknownError naming the request
+        id to send again (a repeat of it is safe: it returns the stored decision)."""
+        message = str(failure.args[0])
+        if request_id is None:
+            raise OutcomeUnknownError(message) from failure
+        try:
+            with Session(self._database().engine) as s:
+                found = stored_decision(s, target.ruleset_id, request_id)
+                if found is not None:
+                    return repeat(found, target.ruleset, facts, "request_id")
+        except SQLAlchemyError as exc:
+            raise OutcomeUnknownError(message, request_id) from exc
+        raise OutcomeUnknownError(message, request_id) from failure
 
     def _target(
         self, name: str, version: int | None, fresh: bool, session: Session | None

@@ -42,7 +42,7 @@ from sqlalchemy.sql.dml import Insert
 
 from rules.core.document import Scalar
 from rules.core.engine import Result
-from rules.errors import UnavailableError
+from rules.errors import OutcomeUnknownError, UnavailableError
 from rules.store.decisions.target import Target
 from rules.store.models import Decision, Ruleset
 
@@ -74,6 +74,12 @@ COLUMNS = (
     "decided_at",
 )
 JSON_COLUMNS = ("facts", "outputs", "rule_ids", "matched")
+NOT_RECORDED = "the database cannot be reached; nothing was recorded, send the request again"
+OUTCOME_UNKNOWN = (
+    "the database failed while the decision was being committed; it may or may not be "
+    "recorded: send the request again with the same request_id (a repeat returns the stored "
+    "decision)"
+)
 
 
 def decision_values(
@@ -190,20 +196,22 @@ class AutocommitWriter:
 
     def insert(self, values: dict[str, Any], guarded: bool) -> int | None:
         conn: psycopg.Connection[Any] | None = getattr(self._local, "conn", None)
-        try:
-            if conn is None or conn.closed:
+        if conn is None or conn.closed:
+            try:
                 conn = psycopg.connect(self._dsn, autocommit=True)
-                self._local.conn = conn
-                with self._lock:
-                    self._open.append(conn)
-            args = dict(values)
-            for key in JSON_COLUMNS:
-                args[key] = Jsonb(args[key])
+            except psycopg.OperationalError as exc:
+                raise UnavailableError(NOT_RECORDED) from exc
+            self._local.conn = conn
+            with self._lock:
+                self._open.append(conn)
+        args = dict(values)
+        for key in JSON_COLUMNS:
+            args[key] = Jsonb(args[key])
+        try:
             row = conn.execute(self._sql[guarded], args, prepare=True).fetchone()
         except psycopg.OperationalError as exc:
-            if conn is not None:
-                conn.close()
-            raise UnavailableError(
-                "the database cannot be reached; nothing was recorded, send the request again"
-            ) from exc
+            # The statement is its own transaction: it may have committed before the
+            # connection failed (the server stopped between COMMIT and the answer).
+            conn.close()
+            raise OutcomeUnknownError(OUTCOME_UNKNOWN) from exc
         return None if row is None else int(row[0])
