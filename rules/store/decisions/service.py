@@ -24,8 +24,9 @@ more :class:`~rules.store.decisions.writers.Writer`; a hook run once a decision 
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,6 +45,12 @@ from rules.errors import (
 )
 from rules.store.database import Database
 from rules.store.decisions.bulk import existing, insert_decisions
+from rules.store.decisions.group import (
+    WINDOW_MS,
+    GroupWriter,
+    PostgresCommitter,
+    SqliteCommitter,
+)
 from rules.store.decisions.records import DecisionRecord, new_decision_record
 from rules.store.decisions.requests import (
     batch_items,
@@ -62,7 +69,9 @@ from rules.store.decisions.writers import (
 )
 from rules.store.models import Decision, utcnow
 
-__all__ = ["ATTEMPTS", "Decided", "DecisionService"]
+__all__ = ["ATTEMPTS", "GROUP_COMMIT_ENV", "Decided", "DecisionService"]
+
+GROUP_COMMIT_ENV = "RULEBOOK_GROUP_COMMIT_MS"
 
 ATTEMPTS = 10  # tries of one decision while the active version keeps changing (each waits
 # for the activation in progress, see writers.insert_statement)
@@ -79,23 +88,45 @@ class Decided:
     request_id: str | None = None
 
 
+def _own_writer(db: Database, group_commit_ms: float | None) -> Writer:
+    """How this process records decisions on its own: in groups (the default; see
+    :mod:`~rules.store.decisions.group`), or, with a window of 0 ms
+    (``RULEBOOK_GROUP_COMMIT_MS=0``), one transaction per decision."""
+    if group_commit_ms is None:
+        group_commit_ms = float(os.environ.get(GROUP_COMMIT_ENV) or WINDOW_MS)
+    if group_commit_ms > 0:
+        committer: PostgresCommitter | SqliteCommitter = (
+            PostgresCommitter(db.engine, db.url)
+            if db.dialect == "postgresql"
+            else SqliteCommitter(db.engine)
+        )
+        db.on_dispose(committer.close)
+        return GroupWriter(committer, group_commit_ms)
+    if db.dialect == "postgresql":
+        autocommit = AutocommitWriter(db.engine, db.url)
+        db.on_dispose(autocommit.close)
+        return autocommit
+    return TransactionWriter(db.engine)
+
+
 class DecisionService:
     """Decides and records for one database; safe to share between threads.
 
     ``db`` may be None when every call passes a ``session`` (the caller's transaction)."""
 
-    def __init__(self, db: Database | None = None, engine: Engine = default_engine) -> None:
+    def __init__(
+        self,
+        db: Database | None = None,
+        engine: Engine = default_engine,
+        *,
+        group_commit_ms: float | None = None,
+    ) -> None:
         self.db = db
         self.engine = engine
         self._targets = Targets()
         self._writer: Writer | None = None
         if db is not None:
-            if db.dialect == "postgresql":
-                autocommit = AutocommitWriter(db.engine, db.url)
-                db.on_dispose(autocommit.close)
-                self._writer = autocommit
-            else:
-                self._writer = TransactionWriter(db.engine)
+            self._writer = _own_writer(db, group_commit_ms)
 
     def _database(self) -> Database:
         if self.db is None:
@@ -134,6 +165,24 @@ class DecisionService:
         """Decide and record one decision; it and whether it is new (False: a repeat)."""
         require_request_id(request_id)
         writer = SessionWriter(session) if session is not None else self._own_writer()
+        arriving = writer.arriving() if isinstance(writer, GroupWriter) else nullcontext()
+        with arriving:  # a group being formed waits for this decision (rules.store.decisions.group)
+            return self._decide(
+                name, facts, version, request_id, caller, api_key_id, source, session, writer
+            )
+
+    def _decide(
+        self,
+        name: str,
+        facts: object,
+        version: int | None,
+        request_id: str | None,
+        caller: str,
+        api_key_id: int | None,
+        source: str,
+        session: Session | None,
+        writer: Writer,
+    ) -> tuple[DecisionRecord, bool]:
         for attempt in range(ATTEMPTS):
             target = self._target(name, version, fresh=attempt > 0, session=session)
             clean, result = self.engine.decide(target.doc, facts)

@@ -3,10 +3,12 @@ unexpected exceptions (500), never an HTML page under /api."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import psycopg
 import pytest
 from flask import Flask
 from sqlalchemy import event, text
@@ -90,16 +92,63 @@ def failing(app: Flask, prefix: str) -> Iterator[None]:
         event.remove(engine, name, listener)
 
 
-@contextmanager
-def connection_killed(app: Flask) -> Iterator[None]:
-    """PostgreSQL's decision path runs on each thread's own connection
-    (rules.store.decisions.writers.AutocommitWriter), outside SQLAlchemy: the server terminates
-    that connection, as a restart or failover would."""
-    writer = app.extensions[DECISIONS_EXTENSION]._writer
-    conn = writer._local.conn
+def _terminate(app: Flask, pid: int) -> None:
+    """The server ends backend ``pid`` (as a restart or failover would), and it is gone."""
     with db_of(app).engine.connect() as admin:
-        admin.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": conn.info.backend_pid})
-    yield
+        admin.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        for _ in range(500):
+            gone = admin.execute(
+                text("SELECT count(*) = 0 FROM pg_stat_activity WHERE pid = :pid"), {"pid": pid}
+            ).scalar()
+            admin.commit()  # the statistics are a snapshot per transaction
+            if gone:
+                return
+            time.sleep(0.01)
+    pytest.fail(f"backend {pid} did not exit")
+
+
+class DyingConnection(psycopg.Connection[Any]):
+    """A real psycopg connection to the test database whose backend the server terminates
+    at COMMIT: before it reaches the server (``reached`` False) or once it has committed
+    (the answer never arrives)."""
+
+    app: Flask
+    reached: bool
+
+    def commit(self) -> None:
+        if self.reached:
+            super().commit()
+        _terminate(self.app, self.info.backend_pid)
+        if self.reached:
+            self.execute("SELECT 1")  # the connection is gone: OperationalError
+        super().commit()
+
+
+@contextmanager
+def connection_dies(app: Flask, at: str) -> Iterator[None]:
+    """PostgreSQL's decision path runs on the process's group-commit connection
+    (rules.store.decisions.group.PostgresCommitter), outside SQLAlchemy. ``at``: the server
+    terminates it before the INSERT ("INSERT INTO DECISIONS"), or at COMMIT before or after
+    the commit ("COMMIT", "AFTER COMMIT")."""
+    committer = app.extensions[DECISIONS_EXTENSION]._writer.committer
+    if at == "INSERT INTO DECISIONS":
+        assert committer._conn is not None
+        _terminate(app, committer._conn.info.backend_pid)
+        yield
+        return
+    committer.close()
+
+    def connect() -> psycopg.Connection[Any]:
+        conn = DyingConnection.connect(committer._dsn)
+        conn.app, conn.reached = app, at == "AFTER COMMIT"
+        return conn
+
+    committer.connect = connect
+    try:
+        yield
+    finally:
+        del committer.connect
+        committer.close()
 
 
 @pytest.mark.parametrize("failure", ["INSERT INTO DECISIONS", "COMMIT"])
@@ -107,20 +156,52 @@ def test_a_decision_that_cannot_be_committed_is_never_answered(
     api: Api, app: Flask, failure: str
 ) -> None:
     postgres = db_of(app).dialect == "postgresql"
-    if failure == "COMMIT" and postgres:
-        # On PostgreSQL the decision is one autocommit statement (AutocommitWriter): its
-        # commit cannot fail apart from the INSERT, which the other case makes fail.
-        pytest.skip("no separate COMMIT on PostgreSQL's decision path")
     assert api.decide({"facts": APPROVE, "request_id": "first"}).status_code == 201
-    with connection_killed(app) if postgres else failing(app, failure):
+    with connection_dies(app, failure) if postgres else failing(app, failure):
         r = api.decide({"facts": APPROVE, "request_id": "lost"})
     assert r.status_code == 503
     assert "Retry-After" in r.headers
     fields(r)
+    if postgres and failure == "COMMIT":  # it cannot know: it says so, and how to retry
+        assert r.get_json()["type"].endswith("outcome-unknown")
+        assert r.get_json()["request_id"] == "lost"
     assert count(app, Decision) == 1
     # The next request gets a working connection, and the request id was not used up.
     assert api.decide({"facts": APPROVE, "request_id": "lost"}).status_code == 201
     assert count(app, Decision) == 2
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+@pytest.mark.parametrize("request_id", ["client-id", None])
+def test_a_decision_committed_before_the_connection_died_is_answered_once(
+    api: Api, app: Flask, request_id: str | None
+) -> None:
+    """Issue 12, item 5: the COMMIT reached the server, the answer did not. The service
+    finds the decision by its request id (the client's, or the one it generated) on a fresh
+    connection and answers it: no 503 claiming nothing was recorded, and a retry with the
+    same request id returns the same decision."""
+    body: dict[str, Any] = {"facts": APPROVE}
+    if request_id:
+        body["request_id"] = request_id
+    with connection_dies(app, "AFTER COMMIT"):
+        r = api.decide(body)
+    assert r.status_code == 201, r.get_json()
+    decided = r.get_json()
+    assert decided["request_id"] == (request_id or decided["request_id"])
+    assert decided["request_id"]  # generated when the client sent none
+    assert count(app, Decision) == 1
+    again = api.decide({"facts": APPROVE, "request_id": decided["request_id"]})
+    assert again.status_code == 200
+    assert again.get_json()["decision_id"] == decided["decision_id"]
+    assert count(app, Decision) == 1
+
+
+def test_a_decision_without_request_id_gets_one(api: Api) -> None:
+    first, second = (api.decide({"facts": APPROVE}).get_json() for _ in range(2))
+    assert first["request_id"]
+    assert second["request_id"]
+    assert first["request_id"] != second["request_id"]
 
 
 def test_a_resolution_whose_audit_event_fails_leaves_no_row(api: Api, app: Flask) -> None:

@@ -1,0 +1,281 @@
+"""Group commit: the decisions a worker's threads make at the same time share one transaction
+and one fsync (DESIGN §7).
+
+:class:`GroupWriter` is a :class:`~rules.store.decisions.writers.Writer`: ``insert`` returns
+only once the decision's own transaction has committed, with its new id or None, exactly as
+the one-statement writers do, so the decide-and-record path above it does not change. Threads
+that call ``insert`` while a group is being committed queue up; when it is done, one of them
+leads the next group: it waits at most :data:`WINDOW_MS` for the threads still deciding (none
+when it is alone, so a lone decision waits for nothing), takes up to :data:`MAX_GROUP` queued
+decisions, and runs them through a :class:`Committer`, which writes each with its own guarded
+INSERT (the statement of :mod:`~rules.store.decisions.writers`, in the group's order, so ids
+follow it) in one transaction and commits once. Every member then learns its outcome:
+
+- committed: its id, or None when its statement wrote nothing (the version is no longer the
+  active one, or the request id is taken: the service decides again or answers the stored
+  decision, as before);
+- a second member with the request id of an earlier one in the same group is not written: it
+  gets None and, once the group has committed, finds the first one stored (a repeat);
+- the database failing fails every member with the same 503 (nothing is answered 2xx unless
+  the whole group committed): :class:`~rules.errors.UnavailableError` when the transaction
+  cannot have committed, :class:`~rules.errors.OutcomeUnknownError` when the failure came
+  during COMMIT;
+- any other error (one member's data refused by the database) makes the group commit again
+  one member at a time, so that only the member at fault fails.
+"""
+
+from __future__ import annotations
+
+import copy
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any, Protocol
+
+import psycopg
+from psycopg.types.json import Jsonb
+from sqlalchemy import Engine
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError as SAOperationalError
+
+from rules.errors import OutcomeUnknownError, UnavailableError
+from rules.store.decisions.writers import (
+    JSON_COLUMNS,
+    NOT_RECORDED,
+    OUTCOME_UNKNOWN,
+    insert_statement,
+)
+
+__all__ = ["MAX_GROUP", "WINDOW_MS", "GroupWriter", "PostgresCommitter", "SqliteCommitter"]
+
+WINDOW_MS = 2.0  # the longest a group waits for threads still deciding
+MAX_GROUP = 64  # decisions in one transaction at most
+FAILS_ALL = (UnavailableError, psycopg.OperationalError, SAOperationalError)
+
+Item = tuple[dict[str, Any], bool]  # a decision's column values, and whether it is guarded
+
+
+class Committer(Protocol):
+    def commit(self, items: Sequence[Item]) -> list[int | None]:
+        """Write ``items`` in order in one transaction and commit; each new id or None."""
+
+    def close(self) -> None:
+        """Close any connection held."""
+
+
+class _Slot:
+    __slots__ = ("done", "error", "guarded", "id", "values")
+
+    def __init__(self, values: dict[str, Any], guarded: bool) -> None:
+        self.values = values
+        self.guarded = guarded
+        self.done = False
+        self.id: int | None = None
+        self.error: BaseException | None = None
+
+    def key(self) -> tuple[Any, Any] | None:
+        rid = self.values.get("request_id")
+        return None if rid is None else (self.values["ruleset_id"], rid)
+
+
+class GroupWriter:
+    """Commits the decisions of the threads of one process in groups; safe to share between
+    threads. ``window_ms``: how long a group waits for threads still deciding."""
+
+    def __init__(
+        self, committer: Committer, window_ms: float = WINDOW_MS, max_group: int = MAX_GROUP
+    ) -> None:
+        self.committer = committer
+        self.window = max(0.0, window_ms) / 1000
+        self.max_group = max(1, max_group)
+        self._cond = threading.Condition()
+        self._pending: list[_Slot] = []
+        self._leading = False
+        self._arriving = 0  # threads deciding now that have not queued their decision yet
+        self._local = threading.local()
+        self.groups = 0  # committed groups and decisions in them (for tests and metrics)
+        self.grouped = 0
+
+    def close(self) -> None:
+        self.committer.close()
+
+    @contextmanager
+    def arriving(self) -> Iterator[None]:
+        """Around a thread's deciding: a group being formed waits (up to the window) for the
+        threads inside this block that have not queued their decision yet."""
+        with self._cond:
+            self._arriving += 1
+        self._local.counted = True
+        try:
+            yield
+        finally:
+            if getattr(self._local, "counted", False):
+                self._local.counted = False
+                with self._cond:
+                    self._arriving -= 1
+                    self._cond.notify_all()
+
+    def insert(self, values: dict[str, Any], guarded: bool) -> int | None:
+        slot = _Slot(values, guarded)
+        with self._cond:
+            if getattr(self._local, "counted", False):
+                self._local.counted = False
+                self._arriving -= 1
+            self._pending.append(slot)
+            self._cond.notify_all()
+            while not slot.done and self._leading:
+                self._cond.wait()
+            if not slot.done:
+                self._leading = True
+        if not slot.done:
+            try:
+                while not slot.done:
+                    self._commit(self._collect())
+            finally:
+                with self._cond:
+                    self._leading = False
+                    self._cond.notify_all()
+        if slot.error is not None:
+            raise _copy(slot.error) from slot.error
+        return slot.id
+
+    def _collect(self) -> list[_Slot]:
+        with self._cond:
+            deadline = time.monotonic() + self.window
+            while len(self._pending) < self.max_group and self._arriving > 0:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    break
+                self._cond.wait(left)
+            group = self._pending[: self.max_group]
+            del self._pending[: self.max_group]
+        return group
+
+    def _commit(self, group: list[_Slot]) -> None:
+        first: dict[tuple[Any, Any], _Slot] = {}
+        written: list[_Slot] = []
+        for slot in group:
+            key = slot.key()
+            if key is not None and key in first:
+                continue  # a repeat within the group: None once the first one committed
+            if key is not None:
+                first[key] = slot
+            written.append(slot)
+        try:
+            try:
+                ids = self.committer.commit([(s.values, s.guarded) for s in written])
+            except FAILS_ALL:
+                raise
+            except Exception:
+                if len(written) == 1:
+                    raise
+                self._one_by_one(written)
+            else:
+                for slot, new_id in zip(written, ids, strict=True):
+                    slot.id = new_id
+                self.groups += 1
+                self.grouped += len(written)
+        except BaseException as exc:
+            for slot in group:
+                slot.error = exc
+        finally:
+            with self._cond:
+                for slot in group:
+                    slot.done = True
+                self._cond.notify_all()
+
+    def _one_by_one(self, written: list[_Slot]) -> None:
+        """Each member in a transaction of its own: only the ones at fault fail."""
+        for slot in written:
+            try:
+                slot.id = self.committer.commit([(slot.values, slot.guarded)])[0]
+            except FAILS_ALL:
+                raise
+            except Exception as exc:
+                slot.error = exc
+
+
+def _copy(exc: BaseException) -> BaseException:
+    """A copy of a group's error for one member's thread to raise (one exception object
+    raised in several threads at once would share its traceback)."""
+    try:
+        return copy.copy(exc)
+    except Exception:  # pragma: no cover - an exception type that cannot be copied
+        return exc
+
+
+class PostgresCommitter:
+    """A group's statements on one psycopg connection of the process (only the group's
+    leader uses it), sent in one round trip (pipeline mode), then one COMMIT."""
+
+    def __init__(self, engine: Engine, url: str) -> None:
+        self._sql = {
+            guarded: str(insert_statement("postgresql", guarded).compile(dialect=engine.dialect))
+            for guarded in (True, False)
+        }
+        self._dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+        self._conn: psycopg.Connection[Any] | None = None
+
+    def connect(self) -> psycopg.Connection[Any]:
+        return psycopg.connect(self._dsn)
+
+    def close(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            conn.close()
+
+    def commit(self, items: Sequence[Item]) -> list[int | None]:
+        conn = self._conn
+        if conn is None or conn.closed:
+            try:
+                conn = self._conn = self.connect()
+            except psycopg.OperationalError as exc:
+                raise UnavailableError(NOT_RECORDED) from exc
+        committing = False
+        try:
+            with conn.pipeline():
+                cursors = [
+                    conn.execute(self._sql[guarded], _args(values), prepare=True)
+                    for values, guarded in items
+                ]
+            rows = [cur.fetchone() for cur in cursors]
+            committing = True
+            conn.commit()
+        except psycopg.OperationalError as exc:
+            conn.close()
+            if committing:
+                raise OutcomeUnknownError(OUTCOME_UNKNOWN) from exc
+            raise UnavailableError(NOT_RECORDED) from exc
+        except BaseException:
+            try:
+                conn.rollback()
+            except psycopg.Error:
+                conn.close()
+            raise
+        return [None if row is None else int(row[0]) for row in rows]
+
+
+def _args(values: dict[str, Any]) -> dict[str, Any]:
+    args = dict(values)
+    for key in JSON_COLUMNS:
+        args[key] = Jsonb(args[key])
+    return args
+
+
+class SqliteCommitter:
+    """A group's statements in one transaction of the database's pool (BEGIN IMMEDIATE)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def close(self) -> None:
+        pass
+
+    def commit(self, items: Sequence[Item]) -> list[int | None]:
+        found: list[int | None] = []
+        with self.engine.begin() as conn:
+            for values, guarded in items:
+                new_id = conn.execute(insert_statement("sqlite", guarded), values).scalar()
+                found.append(None if new_id is None else int(new_id))
+        return found
