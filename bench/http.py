@@ -207,6 +207,12 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=8.0)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument(
+        "--low-load-duration",
+        type=float,
+        default=4.0,
+        help="seconds of one connection at a time on each Rulebook server (0: skip)",
+    )
     # What `rulebook serve` runs with by default, for both servers.
     parser.add_argument("--workers", type=int, default=default_workers())
     parser.add_argument("--threads", type=int, default=DEFAULT_THREADS)
@@ -227,43 +233,57 @@ def main() -> None:
     env = dict(
         os.environ, RULEBOOK_DATABASE_URL=url, RULEBOOK_SECRET_KEY="bench", BENCH_LOG_DSN=dsn
     )
-    servers = {
-        "bare_flask": ("bench.bare:create_app()", bare_lua),
-        "bare_flask_insert": ("bench.bare:create_insert_app()", bare_lua),
-        "rulebook": ("review_app:create_app()", rb_lua),
+    rb = "review_app:create_app()"
+    servers: dict[str, tuple[str, Path, dict[str, str]]] = {
+        "bare_flask": ("bench.bare:create_app()", bare_lua, {}),
+        "bare_flask_insert": ("bench.bare:create_insert_app()", bare_lua, {}),
+        # Group commit (the default) and, for comparison, one commit per decision.
+        "rulebook": (rb, rb_lua, {}),
+        "rulebook_commit_each": (rb, rb_lua, {"RULEBOOK_GROUP_COMMIT_MS": "0"}),
     }
     rounds: dict[str, list[dict[str, Any]]] = {k: [] for k in servers}
+    low: dict[str, dict[str, Any]] = {}
     logged_ok = True
+
+    def measure(label: str, connections: int, duration: float) -> dict[str, Any]:
+        nonlocal logged_ok
+        target, script, extra = servers[label]
+        metrics_dir = tempfile.mkdtemp(prefix="rb-prom-", dir=tmp)
+        port = _free_port()
+        proc = _start(
+            target,
+            port,
+            args.workers,
+            args.threads,
+            dict(env, PROMETHEUS_MULTIPROC_DIR=metrics_dir, **extra),
+        )
+        rulebook = label.startswith("rulebook")
+        try:
+            _load(wrk, port, script, connections, 1.0)  # warm-up: load versions
+            before = _count(url) if rulebook else 0
+            result = _load(wrk, port, script, connections, duration)
+        finally:
+            _stop(proc)
+        if rulebook:
+            result["logged"] = _count(url) - before
+            # in-flight requests at the end were logged but not counted by wrk
+            logged_ok &= result["logged"] >= result["ok"]
+        print(
+            f"{label:21} c={connections:<3} {result['rps']:>8.0f}/s  "
+            f"p50 {result['p50_us'] / 1000:.2f} ms  p99 {result['p99_us'] / 1000:.2f} ms  "
+            f"non-2xx {result['non_2xx']}"
+        )
+        return result
+
     for _ in range(args.rounds):
-        for label, (target, script) in servers.items():
-            metrics_dir = tempfile.mkdtemp(prefix="rb-prom-", dir=tmp)
-            port = _free_port()
-            proc = _start(
-                target,
-                port,
-                args.workers,
-                args.threads,
-                dict(env, PROMETHEUS_MULTIPROC_DIR=metrics_dir),
-            )
-            try:
-                before = _count(url) if label == "rulebook" else 0
-                _load(wrk, port, script, args.connections, 1.0)  # warm-up: load versions
-                if label == "rulebook":
-                    before = _count(url)
-                result = _load(wrk, port, script, args.connections, args.duration)
-            finally:
-                _stop(proc)
-            if label == "rulebook":
-                result["logged"] = _count(url) - before
-                # in-flight requests at the end were logged but not counted by wrk
-                logged_ok &= result["logged"] >= result["ok"]
-            rounds[label].append(result)
-            print(
-                f"{label:17} {result['rps']:>8.0f}/s  p50 {result['p50_us'] / 1000:.2f} ms  "
-                f"p99 {result['p99_us'] / 1000:.2f} ms  non-2xx {result['non_2xx']}"
-            )
+        for label in servers:
+            rounds[label].append(measure(label, args.connections, args.duration))
+    if args.low_load_duration > 0:  # one client at a time: what the group's window costs
+        for label in ("rulebook", "rulebook_commit_each"):
+            low[label] = measure(label, 1, args.low_load_duration)
     best = {k: max(v, key=lambda r: r["rps"]) for k, v in rounds.items()}
     ratio = best["rulebook"]["rps"] / best["bare_flask"]["rps"]
+    ratio_each = best["rulebook_commit_each"]["rps"] / best["bare_flask"]["rps"]
     floor = best["bare_flask_insert"]["rps"] / best["bare_flask"]["rps"]
     vs_insert = best["rulebook"]["rps"] / best["bare_flask_insert"]["rps"]
     report = {
@@ -279,7 +299,9 @@ def main() -> None:
         },
         "rounds": rounds,
         "best": best,
+        "low_load": low,
         "throughput_ratio": round(ratio, 3),
+        "commit_each_ratio": round(ratio_each, 3),
         "bare_insert_ratio": round(floor, 3),
         "rulebook_vs_bare_insert": round(vs_insert, 3),
         "every_2xx_logged": logged_ok,
@@ -289,7 +311,8 @@ def main() -> None:
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(report, indent=2) + "\n")
     print(
-        f"rulebook / bare {ratio:.2f} (target >= 0.5); bare+insert / bare {floor:.2f}; "
+        f"rulebook / bare {ratio:.2f} (target >= 0.5; one commit per decision "
+        f"{ratio_each:.2f}); bare+insert / bare {floor:.2f}; "
         f"rulebook / bare+insert {vs_insert:.2f}; every 2xx logged: {logged_ok} -> {args.out}"
     )
     shutil.rmtree(tmp, ignore_errors=True)

@@ -9,6 +9,7 @@ decide-and-record path.
 from __future__ import annotations
 
 import json
+import re
 from time import perf_counter
 from typing import Any
 
@@ -18,8 +19,9 @@ from rules.api import metrics, problems
 from rules.api.auth import caller, requires
 from rules.api.bodies import a_version, an_object, check_id, json_object, parse_time
 from rules.api.openapi import document
+from rules.errors import InvalidRequestError, Problem
 from rules.store import decisions, versions
-from rules.store.decisions.requests import new_request_id
+from rules.store.decisions.requests import check_request_id, new_request_id
 from rules.store.extension import database
 from rules.store.extension import decisions as decision_service
 
@@ -29,6 +31,7 @@ bp = Blueprint("api", __name__, url_prefix="/api/v1")
 bp.register_error_handler(Exception, problems.handle)
 
 DECIDE_FIELDS = ("facts", "version", "request_id")
+IDEMPOTENCY_KEY = "Idempotency-Key"  # draft-ietf-httpapi-idempotency-key-header
 BATCH_FIELDS = ("items", "version")
 RESOLVE_FIELDS = ("outputs", "note")
 
@@ -60,10 +63,40 @@ def decide(name: str) -> Response:
 
 
 def _request_id(body: dict[str, Any]) -> Any:
-    """The request's idempotency key: its ``request_id``, else a new one (returned with the
-    answer, and named by a 503 whose outcome is unknown, so that a retry is always safe)."""
+    """The request's idempotency key: its ``request_id`` or its ``Idempotency-Key`` header
+    (the IETF header, an alias; both with different values is a 422), else a new one
+    (returned with the answer, and named by a 503 whose outcome is unknown, so that a retry is
+    always safe)."""
     given = body.get("request_id")
+    header = request.headers.get(IDEMPOTENCY_KEY)
+    if header is not None:
+        key = _sf_string(header)
+        wrong = check_request_id(key, IDEMPOTENCY_KEY)
+        if wrong:
+            raise InvalidRequestError("the Idempotency-Key header is not valid", [wrong])
+        if given is not None and given != key:
+            raise InvalidRequestError(
+                "request_id and the Idempotency-Key header differ",
+                [
+                    Problem(
+                        "RB414",
+                        "request_id",
+                        f"request_id {given!r} and the {IDEMPOTENCY_KEY} header {key!r} "
+                        "differ; send one of them, or the same value in both",
+                    )
+                ],
+            )
+        given = key
     return new_request_id() if given is None else given
+
+
+def _sf_string(value: str) -> str:
+    """A header value as an RFC 8941 string (``"key"``, unescaped), or as sent when it is not
+    quoted (a bare token, as many clients send it)."""
+    value = value.strip()
+    if len(value) >= 2 and value[0] == value[-1] == '"':
+        return re.sub(r"\\(.)", r"\1", value[1:-1])
+    return value
 
 
 @bp.post("/rulesets/<name>/decisions/batch")

@@ -179,3 +179,49 @@ def test_a_batch_can_be_pinned_and_is_checked_strictly(api: Api, app: Flask) -> 
     assert "items" in fields(api.post(BATCH, {"items": []}))
     assert "version" in fields(api.post(BATCH, {"items": [{"facts": REFER}], "version": "2"}))
     assert count(app, Decision) == 1
+
+
+def _keyed(api: Api, body: dict[str, Any], key: str) -> Any:
+    headers = {**api.headers("all"), "Idempotency-Key": key}
+    return api.client.post(f"/api/v1/rulesets/{NAME}/decisions", json=body, headers=headers)
+
+
+@pytest.mark.parametrize("sent", ['"order-7"', "order-7"])  # RFC 8941 string, or bare
+def test_the_idempotency_key_header_is_the_request_id(api: Api, app: Flask, sent: str) -> None:
+    first = _keyed(api, {"facts": APPROVE}, sent)
+    assert first.status_code == 201
+    assert first.get_json()["request_id"] == "order-7"
+    again = _keyed(api, {"facts": APPROVE}, sent)
+    assert again.status_code == 200
+    assert again.get_json()["decision_id"] == first.get_json()["decision_id"]
+    by_body = api.decide({"facts": APPROVE, "request_id": "order-7"})
+    assert by_body.get_json()["decision_id"] == first.get_json()["decision_id"]
+    same = _keyed(api, {"facts": APPROVE, "request_id": "order-7"}, sent)
+    assert same.status_code == 200
+    assert count(app, Decision) == 1
+
+
+def test_an_idempotency_key_that_contradicts_request_id_is_a_422(api: Api, app: Flask) -> None:
+    r = _keyed(api, {"facts": APPROVE, "request_id": "a"}, '"b"')
+    assert r.status_code == 422
+    (error,) = r.get_json()["errors"]
+    assert error["field"] == "request_id"
+    assert "Idempotency-Key" in error["message"]
+    assert "request_id" in error["message"]
+    assert count(app, Decision) == 0
+
+
+def test_an_empty_or_long_idempotency_key_is_a_422_naming_the_header(api: Api) -> None:
+    for key in ('""', "k" * 201):
+        r = _keyed(api, {"facts": APPROVE}, key)
+        assert r.status_code == 422
+        assert fields(r)["Idempotency-Key"]
+
+
+def test_the_idempotency_key_header_is_in_the_openapi_document(api: Api) -> None:
+    op = api.get("/api/v1/openapi.json").get_json()["paths"]["/api/v1/rulesets/{name}/decisions"][
+        "post"
+    ]
+    assert {"name": "Idempotency-Key", "in": "header"}.items() <= next(
+        p for p in op["parameters"] if p["name"] == "Idempotency-Key"
+    ).items()
