@@ -9,16 +9,21 @@ before anyone sees the answer. A ``request_id`` seen before for the ruleset retu
 decision (:mod:`~rules.store.decisions.requests`); reusing one with other facts is a conflict.
 
 - :meth:`DecisionService.decide`: one decision, written by one guarded statement: in the
-  caller's transaction when given a session, else on its own (autocommit on PostgreSQL), with
-  the version looked up once per process. If the active version changed meanwhile, the
+  caller's transaction when given a session, else by the process's group writer
+  (:mod:`~rules.store.decisions.group`: the decisions of threads deciding at the same time
+  share one transaction and one COMMIT; ``RULEBOOK_GROUP_COMMIT_MS=0``: one transaction each),
+  with the version looked up once per process. If the active version changed meanwhile, the
   statement writes nothing and the decision is made again with the new one: each decision
-  records the version that was active when it was written.
+  records the version that was active when it was written, and "which version was active at
+  its ``decided_at``" is that version (:func:`~rules.store.decisions.writers.insert_statement`).
+  A database failure whose outcome is unknown (during the COMMIT) is settled by looking the
+  request id up on a fresh connection; if that cannot tell, OutcomeUnknownError names the
+  request id to send again.
 - :meth:`DecisionService.decide_batch`: every item with one version, all or nothing.
 - :meth:`DecisionService.record_new`: decisions already decided (an import's rows, a batch's
   new items), written in bulk (:mod:`~rules.store.decisions.bulk`).
 
-Where later work slots in: a writer that commits several threads' decisions together is one
-more :class:`~rules.store.decisions.writers.Writer`; a hook run once a decision is recorded
+Where later work slots in: a hook run once a decision is recorded
 (shadow evaluation) belongs where :meth:`decide` and :meth:`decide_batch` return new records.
 """
 

@@ -21,8 +21,9 @@ request_id is taken (answer with the stored decision). Three writers run that st
   the INSERT itself). A connection the server dropped fails one request with a 503 and is
   replaced.
 
-A writer that gathers several threads' decisions into one transaction (group commit) would
-be a fourth, with the same ``insert``.
+The fourth, the default for a process's own decisions, gathers several threads' decisions
+into one transaction (group commit, :mod:`~rules.store.decisions.group`), with the same
+``insert``; the autocommit and transaction writers serve ``RULEBOOK_GROUP_COMMIT_MS=0``.
 """
 
 from __future__ import annotations
