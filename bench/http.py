@@ -159,7 +159,7 @@ def _load(wrk: str, port: int, script: Path, connections: int, duration: float) 
     out = subprocess.run(
         [
             wrk,
-            "-t2",
+            f"-t{min(2, connections)}",  # wrk needs a connection per thread at least
             f"-c{connections}",
             f"-d{max(1, round(duration))}s",
             "-s",

@@ -164,12 +164,13 @@ class OutcomeUnknownError(UnavailableError):
 
     kind = "outcome-unknown"
 
-    def __init__(self, message: str, request_id: str | None = None) -> None:
-        hint = (
-            f"send the request again with request_id {request_id!r}"
-            if request_id is not None
-            else "send the request again with the same request_id"
-        )
+    def __init__(self, message: str, request_id: str | list[str] | None = None) -> None:
+        if isinstance(request_id, list):  # a batch: its items' request ids, in order
+            hint = "send the batch again with the same request ids (request_ids)"
+        elif request_id is not None:
+            hint = f"send the request again with request_id {request_id!r}"
+        else:
+            hint = "send the request again with the same request_id"
         super().__init__(message, [Problem("RB415", "request_id", hint)])
         self.request_id = request_id
 

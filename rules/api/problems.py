@@ -122,7 +122,10 @@ def handle(exc: Exception) -> Response | HTTPException:
         return _http(exc)
     if isinstance(exc, RulebookError) and exc.status is not None:
         detail = str(exc.args[0]) if exc.args else HTTPStatus(exc.status).phrase
-        extra = {"request_id": exc.request_id} if isinstance(exc, OutcomeUnknownError) else None
+        extra = None
+        if isinstance(exc, OutcomeUnknownError):
+            many = isinstance(exc.request_id, list)
+            extra = {"request_ids" if many else "request_id": exc.request_id}
         return problem(exc.status, detail, exc.problems, kind=exc.kind, extra=extra)
     if isinstance(exc, DBAPIError | DisconnectionError | PoolTimeoutError):
         return _database(exc)

@@ -104,6 +104,9 @@ def _sf_string(value: str) -> str:
 def decide_batch(name: str) -> Response:
     """Decide every item with one version, in order; all of them are recorded or none."""
     body = json_object(BATCH_FIELDS, ("items",), {"version": a_version})
+    for item in body["items"] if isinstance(body["items"], list) else ():
+        if isinstance(item, dict) and item.get("request_id") is None:
+            item["request_id"] = new_request_id()  # so that a retry is safe (as _request_id)
     key = caller()
     started = perf_counter()
     results = decision_service().decide_batch(

@@ -31,12 +31,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager, nullcontext, suppress
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from rules.core.document import Scalar
@@ -80,6 +80,10 @@ GROUP_COMMIT_ENV = "RULEBOOK_GROUP_COMMIT_MS"
 
 ATTEMPTS = 10  # tries of one decision while the active version keeps changing (each waits
 # for the activation in progress, see writers.insert_statement)
+BATCH_UNKNOWN = (
+    "the database failed while the batch was being committed; it may or may not be recorded: "
+    "send it again with the same request ids (repeats return the stored decisions)"
+)
 BATCH_ATTEMPTS = 3  # tries of a batch whose request ids another transaction takes meanwhile
 
 
@@ -254,8 +258,9 @@ class DecisionService:
         """Decide every item ``{facts, request_id?}`` with one version, in order, all or
         nothing: any bad item is a 422 naming it, and nothing is recorded."""
         if session is None:
-            with self._database().session() as own:
-                return self.decide_batch(
+            with self._database().sessions() as own:
+                own.begin()
+                results = self.decide_batch(
                     name,
                     items,
                     version=version,
@@ -264,6 +269,15 @@ class DecisionService:
                     source=source,
                     session=own,
                 )
+                try:
+                    own.commit()
+                except OperationalError as exc:
+                    # The COMMIT was sent: the batch may be on record or not.
+                    with suppress(SQLAlchemyError):
+                        own.rollback()  # the connection back to the pool clean (or discarded)
+                    rids = [r.request_id for r, _ in results if r.request_id is not None]
+                    raise OutcomeUnknownError(BATCH_UNKNOWN, rids or None) from exc
+                return results
         found = batch_items(items)
         # The ruleset's row held FOR SHARE (when the active version decides) until this
         # transaction commits, and the decisions stamped after: they agree with "active at".

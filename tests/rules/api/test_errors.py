@@ -237,3 +237,25 @@ def test_a_body_over_the_size_limit_is_a_413_problem(app: Flask, api: Api) -> No
     assert r.status_code == 413
     fields(r)
     assert count(app, Decision) == 0
+
+
+def test_a_batch_whose_commit_fails_names_the_request_ids_to_retry_with(
+    api: Api, app: Flask
+) -> None:
+    path = "/api/v1/rulesets/mortgage-approval/decisions/batch"
+    items: list[dict[str, Any]] = [{"facts": APPROVE}, {"facts": REFER, "request_id": "mine"}]
+    with failing(app, "COMMIT"):
+        r = api.post(path, {"items": items})
+    assert r.status_code == 503
+    body = r.get_json()
+    assert body["type"].endswith("outcome-unknown")
+    generated, mine = body["request_ids"]
+    assert mine == "mine"
+    assert generated
+    assert count(app, Decision) == 0
+    retry = [
+        {**item, "request_id": rid} for item, rid in zip(items, body["request_ids"], strict=True)
+    ]
+    assert api.post(path, {"items": retry}).status_code == 201
+    assert api.post(path, {"items": retry}).status_code == 200
+    assert count(app, Decision) == 2
