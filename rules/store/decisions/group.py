@@ -18,8 +18,9 @@ follow it) in one transaction and commits once. Every member then learns its out
   gets None and, once the group has committed, finds the first one stored (a repeat);
 - the database failing fails every member with the same 503 (nothing is answered 2xx unless
   the whole group committed): :class:`~rules.errors.UnavailableError` when the transaction
-  cannot have committed, :class:`~rules.errors.OutcomeUnknownError` when the failure came
-  during COMMIT;
+  cannot have committed (no connection), :class:`~rules.errors.OutcomeUnknownError` when
+  the connection failed once the group was sent with its COMMIT (the service then looks the
+  request ids up on a fresh connection);
 - any other error (one member's data refused by the database) makes the group commit again
   one member at a time, so that only the member at fault fails.
 """
@@ -206,8 +207,8 @@ def _copy(exc: BaseException) -> BaseException:
 
 
 class PostgresCommitter:
-    """A group's statements on one psycopg connection of the process (only the group's
-    leader uses it), sent in one round trip (pipeline mode), then one COMMIT."""
+    """A group's statements and its COMMIT on one psycopg connection of the process (only
+    the group's leader uses it), sent in one round trip (pipeline mode)."""
 
     def __init__(self, engine: Engine, url: str) -> None:
         self._sql = {
@@ -232,22 +233,19 @@ class PostgresCommitter:
                 conn = self._conn = self.connect()
             except psycopg.OperationalError as exc:
                 raise UnavailableError(NOT_RECORDED) from exc
-        committing = False
         try:
-            with conn.pipeline():
+            with conn.pipeline():  # the statements and the COMMIT in one round trip
                 cursors = [
                     conn.execute(self._sql[guarded], _args(values), prepare=True)
                     for values, guarded in items
                 ]
+                conn.commit()
             rows = [cur.fetchone() for cur in cursors]
-            committing = True
-            conn.commit()
         except psycopg.OperationalError as exc:
+            # The connection failed with the COMMIT possibly sent: it may have committed.
             conn.close()
-            if committing:
-                raise OutcomeUnknownError(OUTCOME_UNKNOWN) from exc
-            raise UnavailableError(NOT_RECORDED) from exc
-        except BaseException:
+            raise OutcomeUnknownError(OUTCOME_UNKNOWN) from exc
+        except BaseException:  # a statement refused: the server did not commit
             try:
                 conn.rollback()
             except psycopg.Error:
