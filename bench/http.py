@@ -6,6 +6,11 @@ database write alone costs on this machine; see bench/bare.py).
     make bench          # runs this after the engine benchmark
     .venv/bin/python -m bench.http --out bench/results/http.json [--duration 10]
 
+Rulebook is measured twice: with group commit (the default) and with one commit per decision
+(``RULEBOOK_GROUP_COMMIT_MS=0``), the before and after of issue 13; and, with
+``--low-load-duration``, each with a single connection, for what the group's window costs a
+lone client.
+
 The load generator is ``wrk`` (Debian's package; installed here with apt-get when missing),
 in its own process, with keep-alive connections and a Lua script that cycles through 1,000
 different fact sets. The two servers are measured alternately, ``--rounds`` times each, and the
@@ -16,6 +21,7 @@ After each Rulebook round the decisions table is counted: every 2xx answer must 
 from __future__ import annotations
 
 import argparse
+import atexit
 import json
 import os
 import platform
@@ -45,7 +51,9 @@ from rules.core.document import load_document  # noqa: E402
 from rules.store import Database, accounts, upgrade, versions  # noqa: E402  # noqa: E402
 from rules.store.models import Decision  # noqa: E402
 
-SCHEMA = "rb_bench_http"
+# A schema of this run's own (two runs at once on one PostgreSQL must not drop each other's),
+# dropped at the end.
+SCHEMA = f"rb_bench_http_{os.getpid()}"
 LUA_DONE = """
 done = function(summary, latency, requests)
   local e = summary.errors
@@ -59,8 +67,9 @@ end
 
 
 def _pg_url(base: str) -> str:
-    pg_schema_url(base, SCHEMA, create=False)  # a schema an earlier run left behind
-    return pg_schema_url(base, SCHEMA, create=True)
+    url = pg_schema_url(base, SCHEMA, create=True)
+    atexit.register(pg_schema_url, base, SCHEMA, create=False)  # dropped however the run ends
+    return url
 
 
 def _facts(n: int) -> list[dict[str, Any]]:
@@ -259,7 +268,7 @@ def main() -> None:
         )
         rulebook = label.startswith("rulebook")
         try:
-            _load(wrk, port, script, connections, 1.0)  # warm-up: load versions
+            _load(wrk, port, script, connections, 2.0)  # warm-up: compile the version
             before = _count(url) if rulebook else 0
             result = _load(wrk, port, script, connections, duration)
         finally:
