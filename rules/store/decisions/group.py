@@ -48,10 +48,18 @@ from rules.store.decisions.writers import (
     insert_statement,
 )
 
-__all__ = ["MAX_GROUP", "WINDOW_MS", "GroupWriter", "PostgresCommitter", "SqliteCommitter"]
+__all__ = [
+    "MAX_GROUP",
+    "MAX_LEADERS",
+    "WINDOW_MS",
+    "GroupWriter",
+    "PostgresCommitter",
+    "SqliteCommitter",
+]
 
 WINDOW_MS = 2.0  # the longest a group waits for threads still deciding
 MAX_GROUP = 64  # decisions in one transaction at most
+MAX_LEADERS = 2  # groups committing at once in a process (PostgreSQL), each on its connection
 FAILS_ALL = (UnavailableError, psycopg.OperationalError, SAOperationalError)
 
 Item = tuple[dict[str, Any], bool]  # a decision's column values, and whether it is guarded
@@ -66,11 +74,12 @@ class Committer(Protocol):
 
 
 class _Slot:
-    __slots__ = ("done", "error", "guarded", "id", "values")
+    __slots__ = ("done", "error", "guarded", "id", "taken", "values")
 
     def __init__(self, values: dict[str, Any], guarded: bool) -> None:
         self.values = values
         self.guarded = guarded
+        self.taken = False  # in a group being committed
         self.done = False
         self.id: int | None = None
         self.error: BaseException | None = None
@@ -85,14 +94,19 @@ class GroupWriter:
     threads. ``window_ms``: how long a group waits for threads still deciding."""
 
     def __init__(
-        self, committer: Committer, window_ms: float = WINDOW_MS, max_group: int = MAX_GROUP
+        self,
+        committer: Committer,
+        window_ms: float = WINDOW_MS,
+        max_group: int = MAX_GROUP,
+        max_leaders: int = 1,
     ) -> None:
         self.committer = committer
         self.window = max(0.0, window_ms) / 1000
         self.max_group = max(1, max_group)
+        self.max_leaders = max(1, max_leaders)
         self._cond = threading.Condition()
         self._pending: list[_Slot] = []
-        self._leading = False
+        self._leaders = 0  # groups being collected or committed now
         self._arriving = 0  # threads deciding now that have not queued their decision yet
         self._local = threading.local()
         self.groups = 0  # committed groups and decisions in them (for tests and metrics)
@@ -125,32 +139,41 @@ class GroupWriter:
                 self._arriving -= 1
             self._pending.append(slot)
             self._cond.notify_all()
-            while not slot.done and self._leading:
-                self._cond.wait()
-            if not slot.done:
-                self._leading = True
-        if not slot.done:
-            try:
-                while not slot.done:
-                    self._commit(self._collect())
-            finally:
-                with self._cond:
-                    self._leading = False
+            while not slot.done:
+                if slot.taken or self._leaders >= self.max_leaders:
+                    self._cond.wait()  # a leader has it, or will take it
+                    continue
+                self._leaders += 1  # this thread leads a group (its own decision first)
+                try:
+                    group = self._collect()
+                    self._cond.release()
+                    try:
+                        self._commit(group)
+                    finally:
+                        self._cond.acquire()
+                finally:
+                    self._leaders -= 1
                     self._cond.notify_all()
         if slot.error is not None:
             raise _copy(slot.error) from slot.error
         return slot.id
 
     def _collect(self) -> list[_Slot]:
-        with self._cond:
-            deadline = time.monotonic() + self.window
-            while len(self._pending) < self.max_group and self._arriving > 0:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    break
-                self._cond.wait(left)
-            group = self._pending[: self.max_group]
-            del self._pending[: self.max_group]
+        """The next group (the lock held): the queued decisions, once the threads still
+        deciding have queued theirs or the window has passed."""
+        deadline = time.monotonic() + self.window
+        # Waiting pays only when no other group can start meanwhile (every connection busy):
+        # otherwise the threads still deciding lead groups of their own.
+        saturated = self._leaders >= self.max_leaders
+        while saturated and len(self._pending) < self.max_group and self._arriving > 0:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            self._cond.wait(left)
+        group = self._pending[: self.max_group]
+        del self._pending[: self.max_group]
+        for slot in group:
+            slot.taken = True
         return group
 
     def _commit(self, group: list[_Slot]) -> None:
@@ -216,23 +239,36 @@ class PostgresCommitter:
             for guarded in (True, False)
         }
         self._dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-        self._conn: psycopg.Connection[Any] | None = None
+        self._lock = threading.Lock()
+        self._idle: list[psycopg.Connection[Any]] = []  # one per group committing at once
+        self._all: list[psycopg.Connection[Any]] = []
 
     def connect(self) -> psycopg.Connection[Any]:
         return psycopg.connect(self._dsn)
 
     def close(self) -> None:
-        conn, self._conn = self._conn, None
-        if conn is not None:
+        with self._lock:
+            conns, self._all, self._idle = self._all, [], []
+        for conn in conns:
             conn.close()
 
+    def _take(self) -> psycopg.Connection[Any]:
+        with self._lock:
+            while self._idle:
+                conn = self._idle.pop()
+                if not conn.closed:
+                    return conn
+        try:
+            conn = self.connect()
+        except psycopg.OperationalError as exc:
+            raise UnavailableError(NOT_RECORDED) from exc
+        with self._lock:
+            self._all = [c for c in self._all if not c.closed]
+            self._all.append(conn)
+        return conn
+
     def commit(self, items: Sequence[Item]) -> list[int | None]:
-        conn = self._conn
-        if conn is None or conn.closed:
-            try:
-                conn = self._conn = self.connect()
-            except psycopg.OperationalError as exc:
-                raise UnavailableError(NOT_RECORDED) from exc
+        conn = self._take()
         try:
             with conn.pipeline():  # the statements and the COMMIT in one round trip
                 cursors = [
@@ -250,8 +286,16 @@ class PostgresCommitter:
                 conn.rollback()
             except psycopg.Error:
                 conn.close()
+            else:
+                self._give(conn)
             raise
+        self._give(conn)
         return [None if row is None else int(row[0]) for row in rows]
+
+    def _give(self, conn: psycopg.Connection[Any]) -> None:
+        with self._lock:
+            if conn in self._all:  # not closed meanwhile (the database disposed)
+                self._idle.append(conn)
 
 
 def _args(values: dict[str, Any]) -> dict[str, Any]:

@@ -51,6 +51,7 @@ from rules.errors import (
 from rules.store.database import Database
 from rules.store.decisions.bulk import existing, insert_decisions
 from rules.store.decisions.group import (
+    MAX_LEADERS,
     WINDOW_MS,
     GroupWriter,
     PostgresCommitter,
@@ -110,7 +111,10 @@ def _own_writer(db: Database, group_commit_ms: float | None) -> Writer:
             else SqliteCommitter(db.engine)
         )
         db.on_dispose(committer.close)
-        return GroupWriter(committer, group_commit_ms)
+        # On PostgreSQL several groups commit at once, each on a connection of its own: the
+        # server flushes their commits together, and no thread waits behind one group's fsync.
+        leaders = MAX_LEADERS if db.dialect == "postgresql" else 1  # SQLite: one writer
+        return GroupWriter(committer, group_commit_ms, max_leaders=leaders)
     if db.dialect == "postgresql":
         autocommit = AutocommitWriter(db.engine, db.url)
         db.on_dispose(autocommit.close)

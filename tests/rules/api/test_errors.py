@@ -132,8 +132,9 @@ def connection_dies(app: Flask, at: str) -> Iterator[None]:
     the commit ("COMMIT", "AFTER COMMIT")."""
     committer = app.extensions[DECISIONS_EXTENSION]._writer.committer
     if at == "INSERT INTO DECISIONS":
-        assert committer._conn is not None
-        _terminate(app, committer._conn.info.backend_pid)
+        assert committer._idle
+        for conn in committer._idle:
+            _terminate(app, conn.info.backend_pid)
         yield
         return
     committer.close()
