@@ -3,13 +3,15 @@ and one fsync (DESIGN §7).
 
 :class:`GroupWriter` is a :class:`~rules.store.decisions.writers.Writer`: ``insert`` returns
 only once the decision's own transaction has committed, with its new id or None, exactly as
-the one-statement writers do, so the decide-and-record path above it does not change. Threads
-that call ``insert`` while a group is being committed queue up; when it is done, one of them
-leads the next group: it waits at most :data:`WINDOW_MS` for the threads still deciding (none
-when it is alone, so a lone decision waits for nothing), takes up to :data:`MAX_GROUP` queued
-decisions, and runs them through a :class:`Committer`, which writes each with its own guarded
-INSERT (the statement of :mod:`~rules.store.decisions.writers`, in the group's order, so ids
-follow it) in one transaction and commits once. Every member then learns its outcome:
+the one-statement writers do, so the decide-and-record path above it does not change. A
+thread that calls ``insert`` leads a group when fewer than ``max_leaders`` groups are being
+committed (:data:`MAX_LEADERS` on PostgreSQL, each on a connection of its own; 1 on SQLite);
+else it queues, and the next free leader takes every queued decision (up to
+:data:`MAX_GROUP`). A leader that took the last free place also waits, at most
+:data:`WINDOW_MS`, for the threads still deciding (never when it is alone, so a lone decision
+waits for nothing). The group goes through a :class:`Committer`, which writes each with its
+own guarded INSERT (the statement of :mod:`~rules.store.decisions.writers`, in the group's
+order, so ids follow it) in one transaction and commits once. Every member then learns its outcome:
 
 - committed: its id, or None when its statement wrote nothing (the version is no longer the
   active one, or the request id is taken: the service decides again or answers the stored

@@ -120,7 +120,7 @@ def test_a_request_id_repeated_within_one_group_is_recorded_once(
     else:  # the others reused the request id with other facts: a conflict, never a row
         assert all(isinstance(r, ConflictError) for r in results if r not in ok)
         assert len(ok) >= 1
-    assert writer.grouped <= 2  # the duplicates were not written
+    assert writer.grouped < n  # duplicates in one group were not written
 
 
 @given(
