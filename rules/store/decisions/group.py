@@ -37,6 +37,7 @@ from contextlib import contextmanager
 from typing import Any, Protocol
 
 import psycopg
+from psycopg.pq import TransactionStatus
 from psycopg.types.json import Jsonb
 from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
@@ -232,8 +233,9 @@ def _copy(exc: BaseException) -> BaseException:
 
 
 class PostgresCommitter:
-    """A group's statements and its COMMIT on one psycopg connection of the process (only
-    the group's leader uses it), sent in one round trip (pipeline mode)."""
+    """A group's statements between BEGIN and COMMIT (a group of one: the statement alone, in
+    autocommit) on a psycopg connection of the process, one per group committing at once.
+    (Pipeline mode took four round trips for a group of one, where autocommit takes one.)"""
 
     def __init__(self, engine: Engine, url: str) -> None:
         self._sql = {
@@ -246,7 +248,8 @@ class PostgresCommitter:
         self._all: list[psycopg.Connection[Any]] = []
 
     def connect(self) -> psycopg.Connection[Any]:
-        return psycopg.connect(self._dsn)
+        # Autocommit: a group of one is one statement; a larger one says BEGIN and COMMIT.
+        return psycopg.connect(self._dsn, autocommit=True)
 
     def close(self) -> None:
         with self._lock:
@@ -272,20 +275,24 @@ class PostgresCommitter:
     def commit(self, items: Sequence[Item]) -> list[int | None]:
         conn = self._take()
         try:
-            with conn.pipeline():  # the statements and the COMMIT in one round trip
-                cursors = [
-                    conn.execute(self._sql[guarded], _args(values), prepare=True)
+            if len(items) == 1:  # alone: the statement is its own transaction, one round trip
+                values, guarded = items[0]
+                rows = [conn.execute(self._sql[guarded], _args(values), prepare=True).fetchone()]
+            else:
+                conn.execute("BEGIN")
+                rows = [
+                    conn.execute(self._sql[guarded], _args(values), prepare=True).fetchone()
                     for values, guarded in items
                 ]
-                conn.commit()
-            rows = [cur.fetchone() for cur in cursors]
+                conn.execute("COMMIT")
         except psycopg.OperationalError as exc:
-            # The connection failed with the COMMIT possibly sent: it may have committed.
+            # The connection failed, the COMMIT possibly sent: it may have committed.
             conn.close()
             raise OutcomeUnknownError(OUTCOME_UNKNOWN) from exc
         except BaseException:  # a statement refused: the server did not commit
             try:
-                conn.rollback()
+                if conn.info.transaction_status != TransactionStatus.IDLE:
+                    conn.execute("ROLLBACK")
             except psycopg.Error:
                 conn.close()
             else:

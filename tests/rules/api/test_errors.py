@@ -11,6 +11,7 @@ from typing import Any
 import psycopg
 import pytest
 from flask import Flask
+from psycopg.pq import TransactionStatus
 from sqlalchemy import event, text
 from sqlalchemy.exc import OperationalError
 
@@ -109,19 +110,27 @@ def _terminate(app: Flask, pid: int) -> None:
 
 class DyingConnection(psycopg.Connection[Any]):
     """A real psycopg connection to the test database whose backend the server terminates
-    at COMMIT: before it reaches the server (``reached`` False) or once it has committed
-    (the answer never arrives)."""
+    at the statement that commits (an INSERT alone in autocommit, or COMMIT): before it
+    reaches the server (``reached`` False) or once it has committed (the answer never
+    arrives)."""
 
     app: Flask
     reached: bool
 
-    def commit(self) -> None:
+    def execute(self, query: Any, *args: Any, **kwargs: Any) -> Any:
+        commits = query == "COMMIT" or (
+            isinstance(query, str)
+            and query.startswith("INSERT INTO decisions")
+            and self.info.transaction_status == TransactionStatus.IDLE
+        )
+        if not commits:
+            return super().execute(query, *args, **kwargs)
         if self.reached:
-            super().commit()
+            super().execute(query, *args, **kwargs)
         _terminate(self.app, self.info.backend_pid)
         if self.reached:
-            self.execute("SELECT 1")  # the connection is gone: OperationalError
-        super().commit()
+            return super().execute("SELECT 1")  # the connection is gone: OperationalError
+        return super().execute(query, *args, **kwargs)
 
 
 @contextmanager
@@ -140,7 +149,7 @@ def connection_dies(app: Flask, at: str) -> Iterator[None]:
     committer.close()
 
     def connect() -> psycopg.Connection[Any]:
-        conn = DyingConnection.connect(committer._dsn)
+        conn = DyingConnection.connect(committer._dsn, autocommit=True)
         conn.app, conn.reached = app, at == "AFTER COMMIT"
         return conn
 

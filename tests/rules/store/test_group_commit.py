@@ -7,13 +7,16 @@ from __future__ import annotations
 
 import random
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import psycopg
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from psycopg.pq import TransactionStatus
 from sqlalchemy import event, func, select, text
 from sqlalchemy.exc import OperationalError
 
@@ -155,26 +158,24 @@ def _group_fails(db: Database, service: DecisionService) -> Iterator[None]:
     assert isinstance(writer, GroupWriter)
     if db.dialect == "postgresql":
         committer: Any = writer.committer
-        real = committer.connect
 
-        def connect() -> Any:
-            conn = real()
-            original = conn.commit
-
-            def commit() -> None:
-                with db.engine.connect() as admin:
-                    admin.execute(
-                        text("SELECT pg_terminate_backend(:p)"), {"p": conn.info.backend_pid}
-                    )
-                    admin.commit()
-                conn.commit = original
-                original()
-
-            conn.commit = commit
-            return conn
+        class Dying(psycopg.Connection[Any]):
+            def execute(self, query: Any, *args: Any, **kwargs: Any) -> Any:
+                if query == "COMMIT" or (
+                    isinstance(query, str)
+                    and query.startswith("INSERT INTO decisions")
+                    and self.info.transaction_status == TransactionStatus.IDLE
+                ):
+                    with db.engine.connect() as admin:
+                        admin.execute(
+                            text("SELECT pg_terminate_backend(:p)"), {"p": self.info.backend_pid}
+                        )
+                        admin.commit()
+                    time.sleep(0.2)  # the backend is gone
+                return super().execute(query, *args, **kwargs)
 
         committer.close()
-        committer.connect = connect
+        committer.connect = lambda: Dying.connect(committer._dsn, autocommit=True)
         try:
             yield
         finally:
