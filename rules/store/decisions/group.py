@@ -62,7 +62,7 @@ __all__ = [
 
 WINDOW_MS = 2.0  # the longest a group waits for threads still deciding
 MAX_GROUP = 64  # decisions in one transaction at most
-MAX_LEADERS = 2  # groups committing at once in a process (PostgreSQL), each on its connection
+MAX_LEADERS = 4  # groups committing at once in a process (PostgreSQL), each on its connection
 FAILS_ALL = (UnavailableError, psycopg.OperationalError, SAOperationalError)
 
 Item = tuple[dict[str, Any], bool]  # a decision's column values, and whether it is guarded
@@ -278,13 +278,15 @@ class PostgresCommitter:
             if len(items) == 1:  # alone: the statement is its own transaction, one round trip
                 values, guarded = items[0]
                 rows = [conn.execute(self._sql[guarded], _args(values), prepare=True).fetchone()]
-            else:
-                conn.execute("BEGIN")
-                rows = [
-                    conn.execute(self._sql[guarded], _args(values), prepare=True).fetchone()
-                    for values, guarded in items
-                ]
-                conn.execute("COMMIT")
+            else:  # BEGIN, the INSERTs and COMMIT sent together (pipeline mode)
+                with conn.pipeline():
+                    conn.execute("BEGIN")
+                    cursors = [
+                        conn.execute(self._sql[guarded], _args(values), prepare=True)
+                        for values, guarded in items
+                    ]
+                    conn.execute("COMMIT")
+                rows = [cur.fetchone() for cur in cursors]
         except psycopg.OperationalError as exc:
             # The connection failed, the COMMIT possibly sent: it may have committed.
             conn.close()

@@ -111,8 +111,9 @@ def _own_writer(db: Database, group_commit_ms: float | None) -> Writer:
             else SqliteCommitter(db.engine)
         )
         db.on_dispose(committer.close)
-        # On PostgreSQL several groups commit at once, each on a connection of its own: the
-        # server flushes their commits together, and no thread waits behind one group's fsync.
+        # On PostgreSQL up to MAX_LEADERS groups commit at once, each on a connection of its
+        # own (the server flushes concurrent commits together): groups form when more threads
+        # decide at once than that, and no thread waits behind another group's round trip.
         leaders = MAX_LEADERS if db.dialect == "postgresql" else 1  # SQLite: one writer
         return GroupWriter(committer, group_commit_ms, max_leaders=leaders)
     if db.dialect == "postgresql":

@@ -106,7 +106,8 @@ def test_a_lone_decision_does_not_wait_for_the_window(db: Database) -> None:
 def test_a_request_id_repeated_within_one_group_is_recorded_once(
     db: Database, same_facts: bool
 ) -> None:
-    service, writer = _service(db, 200.0)  # a wide window: the threads join one group
+    service, writer = _service(db, 200.0)  # a wide window and one leader: one group
+    writer.max_leaders = 1
     n = 6
 
     def work(i: int) -> tuple[decisions.DecisionRecord, bool]:
@@ -133,7 +134,8 @@ def test_a_request_id_repeated_within_one_group_is_recorded_once(
     max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 def test_any_mix_of_request_ids_in_a_group_is_one_row_per_id(db: Database, ids: list[Any]) -> None:
-    service, _ = _service(db, 50.0)
+    service, writer = _service(db, 50.0)
+    writer.max_leaders = 1  # the threads share groups
     before = _count(db)
     with db.session() as s:
         known = set(s.scalars(select(Decision.request_id).where(Decision.request_id.is_not(None))))
