@@ -75,9 +75,10 @@ from rules.store.decisions.writers import (
 )
 from rules.store.models import Decision, utcnow
 
-__all__ = ["ATTEMPTS", "GROUP_COMMIT_ENV", "Decided", "DecisionService"]
+__all__ = ["ATTEMPTS", "GROUP_COMMIT_ENV", "GROUP_CONNECTIONS_ENV", "Decided", "DecisionService"]
 
 GROUP_COMMIT_ENV = "RULEBOOK_GROUP_COMMIT_MS"
+GROUP_CONNECTIONS_ENV = "RULEBOOK_GROUP_COMMIT_CONNECTIONS"
 
 ATTEMPTS = 10  # tries of one decision while the active version keeps changing (each waits
 # for the activation in progress, see writers.insert_statement)
@@ -114,7 +115,9 @@ def _own_writer(db: Database, group_commit_ms: float | None) -> Writer:
         # On PostgreSQL up to MAX_LEADERS groups commit at once, each on a connection of its
         # own (the server flushes concurrent commits together): groups form when more threads
         # decide at once than that, and no thread waits behind another group's round trip.
-        leaders = MAX_LEADERS if db.dialect == "postgresql" else 1  # SQLite: one writer
+        leaders = int(os.environ.get(GROUP_CONNECTIONS_ENV) or MAX_LEADERS)
+        if db.dialect != "postgresql":
+            leaders = 1  # SQLite: one writer at a time anyway
         return GroupWriter(committer, group_commit_ms, max_leaders=leaders)
     if db.dialect == "postgresql":
         autocommit = AutocommitWriter(db.engine, db.url)
