@@ -6,6 +6,11 @@ database write alone costs on this machine; see bench/bare.py).
     make bench          # runs this after the engine benchmark
     .venv/bin/python -m bench.http --out bench/results/http.json [--duration 10]
 
+Rulebook is measured twice: with group commit (the default) and with one commit per decision
+(``RULEBOOK_GROUP_COMMIT_MS=0``), the before and after of issue 13; and, with
+``--low-load-duration``, each with a single connection, for what the group's window costs a
+lone client.
+
 The load generator is ``wrk`` (Debian's package; installed here with apt-get when missing),
 in its own process, with keep-alive connections and a Lua script that cycles through 1,000
 different fact sets. The two servers are measured alternately, ``--rounds`` times each, and the
@@ -13,7 +18,7 @@ best round of each is compared (on a shared two-core machine noise only ever slo
 After each Rulebook round the decisions table is counted: every 2xx answer must be in the log.
 
 Shadow mode is measured in the same run: ``rulebook_shadow`` is the same server with version 2
-running in shadow (``rulebook shadow start``), alternated with ``rulebook`` (no shadow), and
+running in shadow (``rulebook shadow start``), measured next to ``rulebook`` (no shadow), and
 ``shadow_ratio`` is its best round over ``rulebook``'s (target: at least 0.85, i.e. within
 15%); ``shadowed`` counts the shadow results stored during its round.
 
@@ -24,6 +29,7 @@ running in shadow (``rulebook shadow start``), alternated with ``rulebook`` (no 
 from __future__ import annotations
 
 import argparse
+import atexit
 import json
 import os
 import platform
@@ -54,7 +60,9 @@ from rules.store import Database, accounts, upgrade, versions  # noqa: E402  # n
 from rules.store.models import Decision, ShadowResult  # noqa: E402
 from rules.store.shadow import running_shadow, start_shadow, stop_shadow  # noqa: E402
 
-SCHEMA = "rb_bench_http"
+# A schema of this run's own (two runs at once on one PostgreSQL must not drop each other's),
+# dropped at the end.
+SCHEMA = f"rb_bench_http_{os.getpid()}"
 LUA_DONE = """
 done = function(summary, latency, requests)
   local e = summary.errors
@@ -67,9 +75,10 @@ end
 """
 
 
-def _pg_url(base: str, schema: str = SCHEMA) -> str:
-    pg_schema_url(base, schema, create=False)  # a schema an earlier run left behind
-    return pg_schema_url(base, schema, create=True)
+def _pg_url(base: str) -> str:
+    url = pg_schema_url(base, SCHEMA, create=True)
+    atexit.register(pg_schema_url, base, SCHEMA, create=False)  # dropped however the run ends
+    return url
 
 
 def _facts(n: int) -> list[dict[str, Any]]:
@@ -168,7 +177,7 @@ def _load(wrk: str, port: int, script: Path, connections: int, duration: float) 
     out = subprocess.run(
         [
             wrk,
-            "-t2",
+            f"-t{min(2, connections)}",  # wrk needs a connection per thread at least
             f"-c{connections}",
             f"-d{max(1, round(duration))}s",
             "-s",
@@ -225,6 +234,10 @@ def _shadowed(url: str) -> int:
     return n
 
 
+def _rounded(value: float) -> float | None:
+    return None if value != value else round(value, 3)  # NaN: not measured
+
+
 def _count(url: str) -> int:
     db = Database(url)
     with db.session() as s:
@@ -233,25 +246,24 @@ def _count(url: str) -> int:
     return n
 
 
-def _rounded(value: float) -> float | None:
-    return None if value != value else round(value, 3)  # NaN: not measured
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default="bench/results/http.json")
     parser.add_argument("--duration", type=float, default=8.0)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument(
+        "--low-load-duration",
+        type=float,
+        default=4.0,
+        help="seconds of one connection at a time on each Rulebook server (0: skip)",
+    )
     # What `rulebook serve` runs with by default, for both servers.
     parser.add_argument("--workers", type=int, default=default_workers())
     parser.add_argument("--threads", type=int, default=DEFAULT_THREADS)
     parser.add_argument(
-        "--schema", default=SCHEMA, help="PostgreSQL schema (two runs at once need two)"
-    )
-    parser.add_argument(
         "--servers",
-        default="bare_flask,bare_flask_insert,rulebook,rulebook_shadow",
+        default="bare_flask,bare_flask_insert,rulebook,rulebook_commit_each,rulebook_shadow",
         help="which servers to measure (comma-separated)",
     )
     parser.add_argument(
@@ -261,7 +273,7 @@ def main() -> None:
     )
     args = parser.parse_args()
     wrk = _wrk()
-    url = _pg_url(args.postgres, args.schema)
+    url = _pg_url(args.postgres)
     name, key = _prepare(url)
     tmp = Path(tempfile.mkdtemp(prefix="rb-bench-http-"))
     bare_lua, rb_lua = tmp / "bare.lua", tmp / "rulebook.lua"
@@ -271,59 +283,76 @@ def main() -> None:
     env = dict(
         os.environ, RULEBOOK_DATABASE_URL=url, RULEBOOK_SECRET_KEY="bench", BENCH_LOG_DSN=dsn
     )
-    servers = {
-        "bare_flask": ("bench.bare:create_app()", bare_lua),
-        "bare_flask_insert": ("bench.bare:create_insert_app()", bare_lua),
-        "rulebook": ("review_app:create_app()", rb_lua),
-        "rulebook_shadow": ("review_app:create_app()", rb_lua),
+    rb = "review_app:create_app()"
+    servers: dict[str, tuple[str, Path, dict[str, str]]] = {
+        "bare_flask": ("bench.bare:create_app()", bare_lua, {}),
+        "bare_flask_insert": ("bench.bare:create_insert_app()", bare_lua, {}),
+        # Group commit (the default) and, for comparison, one commit per decision.
+        "rulebook": (rb, rb_lua, {}),
+        "rulebook_commit_each": (rb, rb_lua, {"RULEBOOK_GROUP_COMMIT_MS": "0"}),
+        # The default server with version 2 running in shadow.
+        "rulebook_shadow": (rb, rb_lua, {}),
     }
     chosen = args.servers.split(",")
     servers = {k: v for k, v in servers.items() if k in chosen}
     rounds: dict[str, list[dict[str, Any]]] = {k: [] for k in servers}
+    low: dict[str, dict[str, Any]] = {}
     logged_ok = True
+
+    def measure(label: str, connections: int, duration: float) -> dict[str, Any]:
+        nonlocal logged_ok
+        target, script, extra = servers[label]
+        metrics_dir = tempfile.mkdtemp(prefix="rb-prom-", dir=tmp)
+        port = _free_port()
+        proc = _start(
+            target,
+            port,
+            args.workers,
+            args.threads,
+            dict(env, PROMETHEUS_MULTIPROC_DIR=metrics_dir, **extra),
+        )
+        rulebook = label.startswith("rulebook")
+        if rulebook:
+            _shadow(url, name, label == "rulebook_shadow")
+        try:
+            _load(wrk, port, script, connections, 2.0)  # warm-up: compile the version
+            before, shadowed = (_count(url), _shadowed(url)) if rulebook else (0, 0)
+            result = _load(wrk, port, script, connections, duration)
+            if label == "rulebook_shadow":
+                time.sleep(1.0)  # the shadow worker's last batch
+                result["shadowed"] = _shadowed(url) - shadowed
+        finally:
+            _stop(proc)
+        if rulebook:
+            result["logged"] = _count(url) - before
+            # in-flight requests at the end were logged but not counted by wrk
+            logged_ok &= result["logged"] >= result["ok"]
+        print(
+            f"{label:21} c={connections:<3} {result['rps']:>8.0f}/s  "
+            f"p50 {result['p50_us'] / 1000:.2f} ms  p99 {result['p99_us'] / 1000:.2f} ms  "
+            f"non-2xx {result['non_2xx']}"
+        )
+        return result
+
     for number in range(args.rounds):
         # Odd rounds go in reverse order, so that no server always follows the same one.
-        order = list(servers.items()) if number % 2 == 0 else list(reversed(servers.items()))
-        for label, (target, script) in order:
-            if label.startswith("rulebook"):
-                _shadow(url, name, label == "rulebook_shadow")
-            metrics_dir = tempfile.mkdtemp(prefix="rb-prom-", dir=tmp)
-            port = _free_port()
-            proc = _start(
-                target,
-                port,
-                args.workers,
-                args.threads,
-                dict(env, PROMETHEUS_MULTIPROC_DIR=metrics_dir),
-            )
-            try:
-                before = _count(url) if label.startswith("rulebook") else 0
-                _load(wrk, port, script, args.connections, 1.0)  # warm-up: load versions
-                if label.startswith("rulebook"):
-                    before, shadowed = _count(url), _shadowed(url)
-                result = _load(wrk, port, script, args.connections, args.duration)
-                if label == "rulebook_shadow":
-                    time.sleep(1.0)  # the worker's last batch
-                    result["shadowed"] = _shadowed(url) - shadowed
-            finally:
-                _stop(proc)
-            if label.startswith("rulebook"):
-                result["logged"] = _count(url) - before
-                # in-flight requests at the end were logged but not counted by wrk
-                logged_ok &= result["logged"] >= result["ok"]
-            rounds[label].append(result)
-            print(
-                f"{label:17} {result['rps']:>8.0f}/s  p50 {result['p50_us'] / 1000:.2f} ms  "
-                f"p99 {result['p99_us'] / 1000:.2f} ms  non-2xx {result['non_2xx']}"
-            )
+        order = list(servers) if number % 2 == 0 else list(reversed(servers))
+        for label in order:
+            rounds[label].append(measure(label, args.connections, args.duration))
+    if args.low_load_duration > 0:  # one client at a time: what the group's window costs
+        for label in ("rulebook", "rulebook_commit_each"):
+            if label in servers:
+                low[label] = measure(label, 1, args.low_load_duration)
     best = {k: max(v, key=lambda r: r["rps"]) for k, v in rounds.items()}
     rps = {k: v["rps"] for k, v in best.items()}
-    bare = rps.get("bare_flask") or float("nan")  # NaN: not measured in this run
-    ratio = rps.get("rulebook", float("nan")) / bare
-    floor = rps.get("bare_flask_insert", float("nan")) / bare
-    vs_insert = rps.get("rulebook", float("nan")) / (rps.get("bare_flask_insert") or float("nan"))
+    nan = float("nan")  # a server not measured in this run
+    bare = rps.get("bare_flask") or nan
+    ratio = rps.get("rulebook", nan) / bare
+    ratio_each = rps.get("rulebook_commit_each", nan) / bare
+    floor = rps.get("bare_flask_insert", nan) / bare
+    vs_insert = rps.get("rulebook", nan) / (rps.get("bare_flask_insert") or nan)
     shadow_ratio = rps["rulebook_shadow"] / rps["rulebook"] if "rulebook_shadow" in rps else None
-    paired = [  # round by round: shadow on over shadow off, measured back to back
+    paired = [  # round by round: shadow on over shadow off
         on["rps"] / off["rps"]
         for on, off in zip(
             rounds.get("rulebook_shadow", []), rounds.get("rulebook", []), strict=False
@@ -342,7 +371,9 @@ def main() -> None:
         },
         "rounds": rounds,
         "best": best,
+        "low_load": low,
         "throughput_ratio": _rounded(ratio),
+        "commit_each_ratio": _rounded(ratio_each),
         "bare_insert_ratio": _rounded(floor),
         "rulebook_vs_bare_insert": _rounded(vs_insert),
         "every_2xx_logged": logged_ok,
@@ -357,7 +388,8 @@ def main() -> None:
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(report, indent=2) + "\n")
     print(
-        f"rulebook / bare {ratio:.2f} (target >= 0.5); bare+insert / bare {floor:.2f}; "
+        f"rulebook / bare {ratio:.2f} (target >= 0.5; one commit per decision "
+        f"{ratio_each:.2f}); bare+insert / bare {floor:.2f}; "
         f"rulebook / bare+insert {vs_insert:.2f}; every 2xx logged: {logged_ok} -> {args.out}"
     )
     if shadow_ratio is not None:

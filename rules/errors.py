@@ -41,6 +41,7 @@ __all__ = [
     "FactsError",
     "InvalidRequestError",
     "NotFoundError",
+    "OutcomeUnknownError",
     "Problem",
     "RulebookError",
     "ServiceError",
@@ -154,6 +155,24 @@ class UnavailableError(ServiceError):
     status = 503
     kind = "unavailable"
     exit_code = 4
+
+
+class OutcomeUnknownError(UnavailableError):
+    """The database failed while a decision was being committed, and whether it was recorded
+    could not be checked: it may be on record or not. Sending the request again with the same
+    ``request_id`` is safe: it returns the stored decision if there is one, else decides."""
+
+    kind = "outcome-unknown"
+
+    def __init__(self, message: str, request_id: str | list[str] | None = None) -> None:
+        if isinstance(request_id, list):  # a batch: its items' request ids, in order
+            hint = "send the batch again with the same request ids (request_ids)"
+        elif request_id is not None:
+            hint = f"send the request again with request_id {request_id!r}"
+        else:
+            hint = "send the request again with the same request_id"
+        super().__init__(message, [Problem("RB415", "request_id", hint)])
+        self.request_id = request_id
 
 
 def suggest(word: str, choices: Iterable[str]) -> str | None:

@@ -58,6 +58,13 @@ PARAMETERS = {
         "schema": {"type": "integer", "minimum": 0},
         "example": 1,
     },
+    "Idempotency-Key": {
+        "in": "header",
+        "required": False,
+        "schema": {"type": "string", "minLength": 1, "maxLength": 200},
+        "description": "the IETF idempotency key header, an alias of the body's `request_id` "
+        '(a quoted string, `"key"`, or the bare key); both with different values is a 422',
+    },
     "at": {
         "in": "query",
         "required": False,
@@ -121,7 +128,7 @@ DECISION_PATHS: dict[str, Any] = {
             {"201": DECIDED, "200": REPEATED},
             (404, 409),
             body="DecisionRequest",
-            params=("name",),
+            params=("name", "Idempotency-Key"),
         )
     },
     "/api/v1/rulesets/{name}/decisions/batch": {

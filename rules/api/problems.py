@@ -18,7 +18,7 @@ from sqlalchemy.exc import DataError, DBAPIError, DisconnectionError, IntegrityE
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
-from rules.errors import Problem, RulebookError
+from rules.errors import OutcomeUnknownError, Problem, RulebookError
 
 __all__ = [
     "PROBLEM_JSON",
@@ -58,15 +58,18 @@ def problem(
     errors: Iterable[Problem] = (),
     headers: Mapping[str, str] | None = None,
     kind: str | None = None,
+    extra: Mapping[str, object] | None = None,
 ) -> Response:
-    """A problem response; ``kind`` names the problem type (``about:blank`` without one)."""
-    body = {
+    """A problem response; ``kind`` names the problem type (``about:blank`` without one);
+    ``extra``: extension members (RFC 9457 §3.2), such as the ``request_id`` to retry with."""
+    body: dict[str, object] = {
         "type": f"urn:rulebook:problem:{kind}" if kind else "about:blank",
         "title": HTTPStatus(status).phrase,
         "status": status,
         "detail": detail,
         "errors": [_error(p) for p in errors],
     }
+    body.update(extra or {})
     response = Response(json.dumps(body), status, mimetype=PROBLEM_JSON)
     response.headers.update(headers or {})
     if status == 503:
@@ -129,7 +132,11 @@ def handle(exc: Exception) -> Response | HTTPException:
         return _http(exc)
     if isinstance(exc, RulebookError) and exc.status is not None:
         detail = str(exc.args[0]) if exc.args else HTTPStatus(exc.status).phrase
-        return problem(exc.status, detail, exc.problems, kind=exc.kind)
+        extra = None
+        if isinstance(exc, OutcomeUnknownError):
+            many = isinstance(exc.request_id, list)
+            extra = {"request_ids" if many else "request_id": exc.request_id}
+        return problem(exc.status, detail, exc.problems, kind=exc.kind, extra=extra)
     if isinstance(exc, DBAPIError | DisconnectionError | PoolTimeoutError):
         return _database(exc)
     # An error of the tree with no status is a failure, not a refusal (e.g. an engine defect).

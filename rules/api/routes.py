@@ -9,6 +9,7 @@ decide-and-record path.
 from __future__ import annotations
 
 import json
+import re
 from time import perf_counter
 from typing import Any
 
@@ -20,8 +21,9 @@ from rules.api.batches import batch_body
 from rules.api.bodies import check_id, json_body, parse_time
 from rules.api.limits import text_problems
 from rules.api.openapi import document
-from rules.errors import InvalidRequestError
+from rules.errors import InvalidRequestError, Problem
 from rules.store import decisions, versions
+from rules.store.decisions.requests import check_request_id, new_request_id
 from rules.store.extension import database
 from rules.store.extension import decisions as decision_service
 
@@ -29,6 +31,8 @@ __all__ = ["bp"]
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 bp.register_error_handler(Exception, problems.handle)
+
+IDEMPOTENCY_KEY = "Idempotency-Key"  # draft-ietf-httpapi-idempotency-key-header
 
 
 @bp.before_request
@@ -51,12 +55,12 @@ def decide(name: str) -> Response:
     body = json_body("DecisionRequest")
     key = caller()
     started = perf_counter()
-    # One statement, committed before this returns (rules.store.decisions.writers).
+    # Committed before this returns (rules.store.decisions.writers).
     record, created = decision_service().decide(
         name,
         body["facts"],
         version=body.get("version"),
-        request_id=body.get("request_id"),
+        request_id=_request_id(body),
         caller=key.actor,
         api_key_id=key.id,
     )
@@ -66,11 +70,51 @@ def decide(name: str) -> Response:
     return _json(record.to_dict(), 201 if created else 200, {"Location": location})
 
 
+def _request_id(body: dict[str, Any]) -> Any:
+    """The request's idempotency key: its ``request_id`` or its ``Idempotency-Key`` header
+    (the IETF header, an alias; both with different values is a 422), else a new one
+    (returned with the answer, and named by a 503 whose outcome is unknown, so that a retry is
+    always safe)."""
+    given = body.get("request_id")
+    header = request.headers.get(IDEMPOTENCY_KEY)
+    if header is not None:
+        key = _sf_string(header)
+        wrong = check_request_id(key, IDEMPOTENCY_KEY)
+        if wrong:
+            raise InvalidRequestError("the Idempotency-Key header is not valid", [wrong])
+        if given is not None and given != key:
+            raise InvalidRequestError(
+                "request_id and the Idempotency-Key header differ",
+                [
+                    Problem(
+                        "RB414",
+                        "request_id",
+                        f"request_id {given!r} and the {IDEMPOTENCY_KEY} header {key!r} "
+                        "differ; send one of them, or the same value in both",
+                    )
+                ],
+            )
+        given = key
+    return new_request_id() if given is None else given
+
+
+def _sf_string(value: str) -> str:
+    """A header value as an RFC 8941 string (``"key"``, unescaped), or as sent when it is not
+    quoted (a bare token, as many clients send it)."""
+    value = value.strip()
+    if len(value) >= 2 and value[0] == value[-1] == '"':
+        return re.sub(r"\\(.)", r"\1", value[1:-1])
+    return value
+
+
 @bp.post("/rulesets/<name>/decisions/batch")
 @requires("decide")
 def decide_batch(name: str) -> Response:
     """Decide every item with one version, in order; all of them are recorded or none."""
     body = batch_body(name)
+    for item in body["items"]:
+        if item.get("request_id") is None:
+            item["request_id"] = new_request_id()  # so that a retry is safe (as _request_id)
     key = caller()
     started = perf_counter()
     results = decision_service().decide_batch(

@@ -7,6 +7,9 @@ not a repeat. A batch is a list of 1 to :data:`MAX_BATCH` items ``{facts, reques
 
 from __future__ import annotations
 
+import os
+import time
+import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -22,6 +25,7 @@ __all__ = [
     "MAX_REQUEST_ID",
     "batch_items",
     "check_request_id",
+    "new_request_id",
     "repeat",
     "stored_decision",
 ]
@@ -40,6 +44,16 @@ def check_request_id(request_id: object, loc: str) -> Problem | None:
             "RB410", loc, f"request_id must be a string of 1-{MAX_REQUEST_ID} characters"
         )
     return None
+
+
+def new_request_id() -> str:
+    """A request id for a request that came without one (a UUIDv7: time-ordered, so the
+    unique index grows at its end), returned with the answer so that a retry is safe."""
+    ms = time.time_ns() // 1_000_000
+    rand = int.from_bytes(os.urandom(10), "big")
+    value = (ms & (2**48 - 1)) << 80 | 0x7 << 76 | (rand >> 62 & 0xFFF) << 64
+    value |= 0b10 << 62 | rand & (2**62 - 1)
+    return str(uuid.UUID(int=value))
 
 
 def require_request_id(request_id: object) -> None:

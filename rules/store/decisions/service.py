@@ -9,16 +9,19 @@ before anyone sees the answer. A ``request_id`` seen before for the ruleset retu
 decision (:mod:`~rules.store.decisions.requests`); reusing one with other facts is a conflict.
 
 - :meth:`DecisionService.decide`: one decision, written by one guarded statement: in the
-  caller's transaction when given a session, else on its own (autocommit on PostgreSQL), with
-  the version looked up once per process. If the active version changed meanwhile, the
+  caller's transaction when given a session, else by the process's group writer
+  (:mod:`~rules.store.decisions.group`: the decisions of threads deciding at the same time
+  share one transaction and one COMMIT; ``RULEBOOK_GROUP_COMMIT_MS=0``: one transaction each),
+  with the version looked up once per process. If the active version changed meanwhile, the
   statement writes nothing and the decision is made again with the new one: each decision
-  records the version that was active when it was written.
+  records the version that was active when it was written, and "which version was active at
+  its ``decided_at``" is that version (:func:`~rules.store.decisions.writers.insert_statement`).
+  A database failure whose outcome is unknown (during the COMMIT) is settled by looking the
+  request id up on a fresh connection; if that cannot tell, OutcomeUnknownError names the
+  request id to send again.
 - :meth:`DecisionService.decide_batch`: every item with one version, all or nothing.
 - :meth:`DecisionService.record_new`: decisions already decided (an import's rows, a batch's
   new items), written in bulk (:mod:`~rules.store.decisions.bulk`).
-
-Where later work slots in: a writer that commits several threads' decisions together is one
-more :class:`~rules.store.decisions.writers.Writer`.
 
 Shadow runs (:mod:`rules.store.shadow`): once a new decision of the active version is
 committed (not one in a caller's transaction, nor one pinned to a version), :meth:`_shadowed`
@@ -28,20 +31,34 @@ the ruleset's running shadow on its own thread; the answer never waits for it.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext, suppress
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from rules.core.document import Scalar
 from rules.core.engine import Engine, Result, default_engine
-from rules.errors import ConflictError, FactsError, InvalidRequestError, Problem
+from rules.errors import (
+    ConflictError,
+    FactsError,
+    InvalidRequestError,
+    OutcomeUnknownError,
+    Problem,
+)
 from rules.store.database import Database
 from rules.store.decisions.bulk import existing, insert_decisions
+from rules.store.decisions.group import (
+    MAX_LEADERS,
+    WINDOW_MS,
+    GroupWriter,
+    PostgresCommitter,
+    SqliteCommitter,
+)
 from rules.store.decisions.records import DecisionRecord, new_decision_record
 from rules.store.decisions.requests import (
     batch_items,
@@ -61,9 +78,17 @@ from rules.store.decisions.writers import (
 from rules.store.models import Decision, utcnow
 from rules.store.shadow.runner import ShadowRunner
 
-__all__ = ["ATTEMPTS", "Decided", "DecisionService"]
+__all__ = ["ATTEMPTS", "GROUP_COMMIT_ENV", "GROUP_CONNECTIONS_ENV", "Decided", "DecisionService"]
 
-ATTEMPTS = 4  # tries of one decision while the active version keeps changing
+GROUP_COMMIT_ENV = "RULEBOOK_GROUP_COMMIT_MS"
+GROUP_CONNECTIONS_ENV = "RULEBOOK_GROUP_COMMIT_CONNECTIONS"
+
+ATTEMPTS = 10  # tries of one decision while the active version keeps changing (each waits
+# for the activation in progress, see writers.insert_statement)
+BATCH_UNKNOWN = (
+    "the database failed while the batch was being committed; it may or may not be recorded: "
+    "send it again with the same request ids (repeats return the stored decisions)"
+)
 BATCH_ATTEMPTS = 3  # tries of a batch whose request ids another transaction takes meanwhile
 
 
@@ -75,6 +100,33 @@ class Decided:
     facts: dict[str, Scalar | None]
     result: Result
     request_id: str | None = None
+
+
+def _own_writer(db: Database, group_commit_ms: float | None) -> Writer:
+    """How this process records decisions on its own: in groups (the default; see
+    :mod:`~rules.store.decisions.group`), or, with a window of 0 ms
+    (``RULEBOOK_GROUP_COMMIT_MS=0``), one transaction per decision."""
+    if group_commit_ms is None:
+        group_commit_ms = float(os.environ.get(GROUP_COMMIT_ENV) or WINDOW_MS)
+    if group_commit_ms > 0:
+        committer: PostgresCommitter | SqliteCommitter = (
+            PostgresCommitter(db.engine, db.url)
+            if db.dialect == "postgresql"
+            else SqliteCommitter(db.engine)
+        )
+        db.on_dispose(committer.close)
+        # On PostgreSQL up to MAX_LEADERS groups commit at once, each on a connection of its
+        # own (the server flushes concurrent commits together): groups form when more threads
+        # decide at once than that, and no thread waits behind another group's round trip.
+        leaders = int(os.environ.get(GROUP_CONNECTIONS_ENV) or MAX_LEADERS)
+        if db.dialect != "postgresql":
+            leaders = 1  # SQLite: one writer at a time anyway
+        return GroupWriter(committer, group_commit_ms, max_leaders=leaders)
+    if db.dialect == "postgresql":
+        autocommit = AutocommitWriter(db.engine, db.url)
+        db.on_dispose(autocommit.close)
+        return autocommit
+    return TransactionWriter(db.engine)
 
 
 class DecisionService:
@@ -89,6 +141,8 @@ class DecisionService:
         db: Database | None = None,
         engine: Engine = default_engine,
         shadow: ShadowRunner | None = None,
+        *,
+        group_commit_ms: float | None = None,
     ) -> None:
         self.db = db
         self.engine = engine
@@ -99,12 +153,7 @@ class DecisionService:
             if self.shadow is None:
                 self.shadow = ShadowRunner(db)
             db.on_dispose(self.shadow.close)
-            if db.dialect == "postgresql":
-                autocommit = AutocommitWriter(db.engine, db.url)
-                db.on_dispose(autocommit.close)
-                self._writer = autocommit
-            else:
-                self._writer = TransactionWriter(db.engine)
+            self._writer = _own_writer(db, group_commit_ms)
 
     def _database(self) -> Database:
         if self.db is None:
@@ -143,13 +192,36 @@ class DecisionService:
         """Decide and record one decision; it and whether it is new (False: a repeat)."""
         require_request_id(request_id)
         writer = SessionWriter(session) if session is not None else self._own_writer()
+        arriving = writer.arriving() if isinstance(writer, GroupWriter) else nullcontext()
+        with arriving:  # a group being formed waits for this decision (rules.store.decisions.group)
+            return self._decide(
+                name, facts, version, request_id, caller, api_key_id, source, session, writer
+            )
+
+    def _decide(
+        self,
+        name: str,
+        facts: object,
+        version: int | None,
+        request_id: str | None,
+        caller: str,
+        api_key_id: int | None,
+        source: str,
+        session: Session | None,
+        writer: Writer,
+    ) -> tuple[DecisionRecord, bool]:
         for attempt in range(ATTEMPTS):
             target = self._target(name, version, fresh=attempt > 0, session=session)
             clean, result = self.engine.decide(target.doc, facts)
             values = decision_values(
                 target, clean, result, request_id, caller, api_key_id, source, utcnow()
             )
-            new_id = writer.insert(values, guarded=version is None)
+            try:
+                new_id = writer.insert(values, guarded=version is None)
+            except OutcomeUnknownError as exc:
+                if session is not None:
+                    raise  # the caller's transaction: its commit is the caller's
+                return self._settle(target, clean, request_id, exc), True
             if new_id is not None:
                 record = new_decision_record(new_id, name, values)
                 if session is None and version is None:
@@ -166,6 +238,28 @@ class DecisionService:
         """Committed live decisions to the shadow runner (the one hook; never raises)."""
         if self.shadow is not None:
             self.shadow.observe([record for record, created in results if created])
+
+    def _settle(
+        self,
+        target: Target,
+        facts: dict[str, Scalar | None],
+        request_id: str | None,
+        failure: OutcomeUnknownError,
+    ) -> DecisionRecord:
+        """The decision whose commit failed with an unknown outcome, if a fresh connection
+        finds it recorded under its request id; else OutcomeUnknownError naming the request
+        id to send again (a repeat of it is safe: it returns the stored decision)."""
+        message = str(failure.args[0])
+        if request_id is None:
+            raise OutcomeUnknownError(message) from failure
+        try:
+            with Session(self._database().engine) as s:
+                found = stored_decision(s, target.ruleset_id, request_id)
+                if found is not None:
+                    return repeat(found, target.ruleset, facts, "request_id")
+        except SQLAlchemyError as exc:
+            raise OutcomeUnknownError(message, request_id) from exc
+        raise OutcomeUnknownError(message, request_id) from failure
 
     def _target(
         self, name: str, version: int | None, fresh: bool, session: Session | None
@@ -190,7 +284,8 @@ class DecisionService:
         """Decide every item ``{facts, request_id?}`` with one version, in order, all or
         nothing: any bad item is a 422 naming it, and nothing is recorded."""
         if session is None:
-            with self._database().session() as own:
+            with self._database().sessions() as own:
+                own.begin()
                 results = self.decide_batch(
                     name,
                     items,
@@ -200,11 +295,21 @@ class DecisionService:
                     source=source,
                     session=own,
                 )
+                try:
+                    own.commit()
+                except OperationalError as exc:
+                    # The COMMIT was sent: the batch may be on record or not.
+                    with suppress(SQLAlchemyError):
+                        own.rollback()  # the connection back to the pool clean (or discarded)
+                    rids = [r.request_id for r, _ in results if r.request_id is not None]
+                    raise OutcomeUnknownError(BATCH_UNKNOWN, rids or None) from exc
             if version is None:
                 self._shadowed(results)
             return results
         found = batch_items(items)
-        target = find_target(session, name, version)
+        # The ruleset's row held FOR SHARE (when the active version decides) until this
+        # transaction commits, and the decisions stamped after: they agree with "active at".
+        target = find_target(session, name, version, share=version is None)
         decided = self._decide_items(target, found)
         return self._record_batch(session, target, decided, caller, api_key_id, source)
 

@@ -39,11 +39,21 @@ class Target:
     doc: Document
 
 
-def find_target(session: Session, name: str, version: int | None) -> Target:
+def find_target(session: Session, name: str, version: int | None, share: bool = False) -> Target:
     """Version ``version`` of ruleset ``name``, or its active version (None).
+
+    ``share``: hold the ruleset's row FOR SHARE until the transaction ends (PostgreSQL), so
+    no activation commits between reading the active version and recording decisions with
+    it: an activation locks the row before it stamps its time, so the decisions recorded with
+    the version read here are all stamped before that time (DESIGN §3, "active at T").
 
     NotFoundError (with a "did you mean") for no such ruleset or version; ConflictError when
     the ruleset has no active version."""
+    if share:
+        # A statement of its own: once the lock is granted, the read below takes a snapshot
+        # that sees the activation that held it (a locking read of the join would re-check
+        # the ruleset's new row against the old snapshot's version row).
+        session.execute(select(Ruleset.id).where(Ruleset.name == name).with_for_update(read=True))
     number = Ruleset.active_number if version is None else version
     row = session.execute(
         select(Ruleset.id, Ruleset.active_number, Version.id, Version.number, Version.hash)

@@ -21,8 +21,9 @@ request_id is taken (answer with the stored decision). Three writers run that st
   the INSERT itself). A connection the server closed (a restart) is noticed before use, with
   no round trip (:func:`~rules.store.database.connection_lost`), and replaced.
 
-A writer that gathers several threads' decisions into one transaction (group commit) would
-be a fourth, with the same ``insert``.
+The fourth, the default for a process's own decisions, gathers several threads' decisions
+into one transaction (group commit, :mod:`~rules.store.decisions.group`), with the same
+``insert``; the autocommit and transaction writers serve ``RULEBOOK_GROUP_COMMIT_MS=0``.
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ from sqlalchemy.sql.dml import Insert
 
 from rules.core.document import Scalar
 from rules.core.engine import Result
-from rules.errors import UnavailableError
+from rules.errors import OutcomeUnknownError, UnavailableError
 from rules.store.database import connection_lost
 from rules.store.decisions.target import Target
 from rules.store.models import Decision, Ruleset
@@ -75,6 +76,12 @@ COLUMNS = (
     "decided_at",
 )
 JSON_COLUMNS = ("facts", "outputs", "rule_ids", "matched")
+NOT_RECORDED = "the database cannot be reached; nothing was recorded, send the request again"
+OUTCOME_UNKNOWN = (
+    "the database failed while the decision was being committed; it may or may not be "
+    "recorded: send the request again with the same request_id (a repeat returns the stored "
+    "decision)"
+)
 
 
 def decision_values(
@@ -108,14 +115,24 @@ def decision_values(
 
 
 @cache
-def insert_statement(dialect: str, guarded: bool) -> Insert:
-    """The one-decision INSERT for ``dialect``; ``guarded``: only while the version is active."""
+def insert_statement(dialect: str, guarded: bool, share: bool = True) -> Insert:
+    """The one-decision INSERT for ``dialect``; ``guarded``: only while the version is active.
+
+    A guarded INSERT also reads the ruleset's row FOR SHARE (``share``; PostgreSQL): an
+    activation in progress holds that row FOR NO KEY UPDATE from before it stamps its time
+    until it commits, so the INSERT waits for it, then re-reads the row and, the version no
+    longer active, writes nothing. A decision is stamped before its INSERT; so every decision
+    recorded with a version is stamped before the next activation's time, and every decision
+    made after it is stamped after (it read the new version once that had committed):
+    "which version was active at T" agrees exactly with the recorded decisions."""
     table = Decision.__table__
     if not isinstance(table, Table):  # pragma: no cover - a declarative model's table
         raise TypeError("decisions is not a table")
     values = [bindparam(c, type_=table.c[c].type) for c in COLUMNS]
     guard = Ruleset.active_number == bindparam("version_number") if guarded else true()
     source = select(*values).where(Ruleset.id == bindparam("ruleset_id"), guard)
+    if guarded and share:
+        source = source.with_for_update(read=True)
     insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
     return (
         insert.from_select(list(COLUMNS), source)
@@ -130,14 +147,19 @@ class Writer(Protocol):
 
 
 class SessionWriter:
-    """The statement in the caller's transaction."""
+    """The statement in the caller's transaction. It does not take the ruleset's row FOR
+    SHARE: a caller's transaction may hold the audit chain's lock already (one that resolves,
+    then decides), and a version writer holds the row while it waits for that lock. A caller
+    that needs "active at T" exact takes the row itself first
+    (:func:`~rules.store.decisions.target.find_target` with ``share``)."""
 
     def __init__(self, session: Session) -> None:
         self.session = session
         self.dialect = session.get_bind().dialect.name
 
     def insert(self, values: dict[str, Any], guarded: bool) -> int | None:
-        found = self.session.execute(insert_statement(self.dialect, guarded), values).scalar()
+        statement = insert_statement(self.dialect, guarded, share=False)
+        found = self.session.execute(statement, values).scalar()
         return None if found is None else int(found)
 
 
@@ -182,23 +204,25 @@ class AutocommitWriter:
 
     def insert(self, values: dict[str, Any], guarded: bool) -> int | None:
         conn: psycopg.Connection[Any] | None = getattr(self._local, "conn", None)
-        if conn is not None and connection_lost(conn):  # the server restarted, or ended it
-            self._discard(conn)
+        if conn is not None and (conn.closed or connection_lost(conn)):
+            self._discard(conn)  # the server restarted, or ended it: a new one, no 503
             conn = None
-        try:
-            if conn is None:
+        if conn is None:
+            try:
                 conn = psycopg.connect(self._dsn, autocommit=True)
-                self._local.conn = conn
-                with self._lock:
-                    self._open.append(conn)
-            args = dict(values)
-            for key in JSON_COLUMNS:
-                args[key] = Jsonb(args[key])
+            except psycopg.OperationalError as exc:
+                raise UnavailableError(NOT_RECORDED) from exc
+            self._local.conn = conn
+            with self._lock:
+                self._open.append(conn)
+        args = dict(values)
+        for key in JSON_COLUMNS:
+            args[key] = Jsonb(args[key])
+        try:
             row = conn.execute(self._sql[guarded], args, prepare=True).fetchone()
         except psycopg.OperationalError as exc:
-            if conn is not None:
-                conn.close()
-            raise UnavailableError(
-                "the database cannot be reached; nothing was recorded, send the request again"
-            ) from exc
+            # The statement is its own transaction: it may have committed before the
+            # connection failed (the server stopped between COMMIT and the answer).
+            self._discard(conn)
+            raise OutcomeUnknownError(OUTCOME_UNKNOWN) from exc
         return None if row is None else int(row[0])

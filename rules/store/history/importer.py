@@ -21,7 +21,7 @@ from rules.errors import ConflictError, Problem
 from rules.store.decisions.bulk import existing, insert_resolutions
 from rules.store.decisions.resolutions import is_override
 from rules.store.decisions.service import Decided, DecisionService
-from rules.store.decisions.target import Target
+from rules.store.decisions.target import Target, find_target
 from rules.store.history.columns import plan_columns
 from rules.store.history.rows import Row, prepare_rows, read_csv, rejected
 from rules.store.models import utcnow
@@ -83,7 +83,9 @@ def _target(service: DecisionService, session: Session, name: str) -> Target:
     info = get_ruleset(session, name)  # NotFoundError with a "did you mean"
     if info.active_number is None:
         raise ConflictError(f"{name} has no active version to import into")
-    return service.target(name, info.active_number, session=session)
+    # The ruleset's row held FOR SHARE until the import commits: no activation takes effect
+    # in between, so the rows' version is the one active at their time (DESIGN §3).
+    return find_target(session, name, None, share=True)
 
 
 def _present(session: Session, target: Target, rows: list[Row], id_header: str | None) -> set[str]:

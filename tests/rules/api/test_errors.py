@@ -3,14 +3,15 @@ unexpected exceptions (500), never an HTML page under /api."""
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import psycopg
 import pytest
 from flask import Flask
+from psycopg.pq import TransactionStatus
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.exc import OperationalError
 
@@ -92,32 +93,67 @@ def failing(app: Flask, prefix: str) -> Iterator[None]:
         event.remove(engine, name, listener)
 
 
+def _terminate(app: Flask, pid: int) -> None:
+    """The server ends backend ``pid`` (as a restart or failover would), and it is gone."""
+    with db_of(app).engine.connect() as admin:
+        admin.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        for _ in range(500):
+            gone = admin.execute(
+                text("SELECT count(*) = 0 FROM pg_stat_activity WHERE pid = :pid"), {"pid": pid}
+            ).scalar()
+            admin.commit()  # the statistics are a snapshot per transaction
+            if gone:
+                return
+            time.sleep(0.01)
+    pytest.fail(f"backend {pid} did not exit")
+
+
+class DyingConnection(psycopg.Connection[Any]):
+    """A real psycopg connection to the test database whose backend the server terminates
+    at the statement that commits (an INSERT alone in autocommit, or COMMIT): before it
+    reaches the server (``reached`` False) or once it has committed (the answer never
+    arrives)."""
+
+    app: Flask
+    reached: bool
+
+    def execute(self, query: Any, *args: Any, **kwargs: Any) -> Any:
+        commits = query == "COMMIT" or (
+            isinstance(query, str)
+            and query.startswith("INSERT INTO decisions")
+            and self.info.transaction_status == TransactionStatus.IDLE
+        )
+        if not commits:
+            return super().execute(query, *args, **kwargs)
+        if self.reached:
+            super().execute(query, *args, **kwargs)
+        _terminate(self.app, self.info.backend_pid)
+        if self.reached:
+            return super().execute("SELECT 1")  # the connection is gone: OperationalError
+        return super().execute(query, *args, **kwargs)
+
+
 @contextmanager
-def connection_killed(app: Flask) -> Iterator[None]:
-    """PostgreSQL's decision path runs on each thread's own connection
-    (rules.store.decisions.writers.AutocommitWriter), outside SQLAlchemy: the server terminates
-    that connection, as a restart or failover would, in the middle of the INSERT (which waits
-    for the ruleset's row, locked here). An idle connection the server ended is replaced before
-    use (test_an_idle_connection_the_server_ended_is_replaced)."""
-    pid = app.extensions[DECISIONS_EXTENSION]._writer._local.conn.info.backend_pid
-    engine = db_of(app).engine
-    waiting = text("SELECT wait_event_type = 'Lock' FROM pg_stat_activity WHERE pid = :pid")
+def connection_dies(app: Flask, at: str) -> Iterator[None]:
+    """PostgreSQL's decision path runs on the process's group-commit connection
+    (rules.store.decisions.group.PostgresCommitter), outside SQLAlchemy. ``at``: the server
+    terminates it as the INSERT or the COMMIT is sent, before it commits ("INSERT INTO
+    DECISIONS", "COMMIT"; an idle connection the server ended is replaced before use, see
+    test_an_idle_connection_the_server_ended_is_replaced), or after ("AFTER COMMIT")."""
+    committer = app.extensions[DECISIONS_EXTENSION]._writer.committer
+    committer.close()
 
-    def kill() -> None:
-        with engine.connect() as admin:
-            deadline = time.monotonic() + 30
-            while not admin.scalar(waiting, {"pid": pid}) and time.monotonic() < deadline:
-                time.sleep(0.01)
-            admin.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+    def connect() -> psycopg.Connection[Any]:
+        conn = DyingConnection.connect(committer._dsn, autocommit=True)
+        conn.app, conn.reached = app, at == "AFTER COMMIT"
+        return conn
 
-    with engine.connect() as locker:
-        locker.execute(text("SELECT id FROM rulesets FOR UPDATE"))
-        killer = threading.Thread(target=kill)
-        killer.start()
-        try:
-            yield
-        finally:
-            killer.join()
+    committer.connect = connect
+    try:
+        yield
+    finally:
+        del committer.connect
+        committer.close()
 
 
 @pytest.mark.parametrize("failure", ["INSERT INTO DECISIONS", "COMMIT"])
@@ -125,16 +161,15 @@ def test_a_decision_that_cannot_be_committed_is_never_answered(
     api: Api, app: Flask, failure: str
 ) -> None:
     postgres = db_of(app).dialect == "postgresql"
-    if failure == "COMMIT" and postgres:
-        # On PostgreSQL the decision is one autocommit statement (AutocommitWriter): its
-        # commit cannot fail apart from the INSERT, which the other case makes fail.
-        pytest.skip("no separate COMMIT on PostgreSQL's decision path")
     assert api.decide({"facts": APPROVE, "request_id": "first"}).status_code == 201
-    with connection_killed(app) if postgres else failing(app, failure):
+    with connection_dies(app, failure) if postgres else failing(app, failure):
         r = api.decide({"facts": APPROVE, "request_id": "lost"})
     assert r.status_code == 503
     assert "Retry-After" in r.headers
     fields(r)
+    if postgres and failure == "COMMIT":  # it cannot know: it says so, and how to retry
+        assert r.get_json()["type"].endswith("outcome-unknown")
+        assert r.get_json()["request_id"] == "lost"
     assert count(app, Decision) == 1
     # The next request gets a working connection, and the request id was not used up.
     assert api.decide({"facts": APPROVE, "request_id": "lost"}).status_code == 201
@@ -148,7 +183,8 @@ def test_an_idle_connection_the_server_ended_is_replaced(api: Api, app: Flask) -
     if db.dialect != "postgresql":
         pytest.skip("SQLite has no server to end a connection")
     assert api.decide({"facts": APPROVE, "request_id": "before"}).status_code == 201
-    writer = app.extensions[DECISIONS_EXTENSION]._writer._local.conn.info.backend_pid
+    (conn,) = app.extensions[DECISIONS_EXTENSION]._writer.committer._idle  # group commit's
+    writer = conn.info.backend_pid
     with db.engine.connect() as conn:
         pooled = conn.scalar(text("SELECT pg_backend_pid()"))
     admin = create_engine(db.url)
@@ -161,6 +197,39 @@ def test_an_idle_connection_the_server_ended_is_replaced(api: Api, app: Flask) -
     assert api.get("/readyz", key=None).status_code == 200
     assert api.decide({"facts": APPROVE, "request_id": "after"}).status_code == 201
     assert count(app, Decision) == 2
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+@pytest.mark.parametrize("request_id", ["client-id", None])
+def test_a_decision_committed_before_the_connection_died_is_answered_once(
+    api: Api, app: Flask, request_id: str | None
+) -> None:
+    """Issue 12, item 5: the COMMIT reached the server, the answer did not. The service
+    finds the decision by its request id (the client's, or the one it generated) on a fresh
+    connection and answers it: no 503 claiming nothing was recorded, and a retry with the
+    same request id returns the same decision."""
+    body: dict[str, Any] = {"facts": APPROVE}
+    if request_id:
+        body["request_id"] = request_id
+    with connection_dies(app, "AFTER COMMIT"):
+        r = api.decide(body)
+    assert r.status_code == 201, r.get_json()
+    decided = r.get_json()
+    assert decided["request_id"] == (request_id or decided["request_id"])
+    assert decided["request_id"]  # generated when the client sent none
+    assert count(app, Decision) == 1
+    again = api.decide({"facts": APPROVE, "request_id": decided["request_id"]})
+    assert again.status_code == 200
+    assert again.get_json()["decision_id"] == decided["decision_id"]
+    assert count(app, Decision) == 1
+
+
+def test_a_decision_without_request_id_gets_one(api: Api) -> None:
+    first, second = (api.decide({"facts": APPROVE}).get_json() for _ in range(2))
+    assert first["request_id"]
+    assert second["request_id"]
+    assert first["request_id"] != second["request_id"]
 
 
 def test_a_resolution_whose_audit_event_fails_leaves_no_row(api: Api, app: Flask) -> None:
@@ -196,3 +265,25 @@ def test_a_body_over_the_size_limit_is_a_413_problem(app: Flask, api: Api) -> No
     assert r.status_code == 413
     fields(r)
     assert count(app, Decision) == 0
+
+
+def test_a_batch_whose_commit_fails_names_the_request_ids_to_retry_with(
+    api: Api, app: Flask
+) -> None:
+    path = "/api/v1/rulesets/mortgage-approval/decisions/batch"
+    items: list[dict[str, Any]] = [{"facts": APPROVE}, {"facts": REFER, "request_id": "mine"}]
+    with failing(app, "COMMIT"):
+        r = api.post(path, {"items": items})
+    assert r.status_code == 503
+    body = r.get_json()
+    assert body["type"].endswith("outcome-unknown")
+    generated, mine = body["request_ids"]
+    assert mine == "mine"
+    assert generated
+    assert count(app, Decision) == 0
+    retry = [
+        {**item, "request_id": rid} for item, rid in zip(items, body["request_ids"], strict=True)
+    ]
+    assert api.post(path, {"items": retry}).status_code == 201
+    assert api.post(path, {"items": retry}).status_code == 200
+    assert count(app, Decision) == 2

@@ -413,6 +413,10 @@ def _wait_for_blocked_insert(db: Database) -> None:
 
 RACE_SECONDS = 2.0
 RACE_DECIDERS = 4
+# Between activations. A decision waits for an activation in progress and then decides again
+# with the new version, so activations back to back (each a few ms, tens on a loaded machine)
+# would leave it no time to be recorded: it would answer "the active version kept changing".
+ACTIVATION_PAUSE = 0.04
 
 
 def _activator(db: Database, stop: threading.Event, log: list[tuple[int, float, float]]) -> None:
@@ -425,7 +429,7 @@ def _activator(db: Database, stop: threading.Event, log: list[tuple[int, float, 
         with db.session() as s:
             versions.activate(s, NAME, number, "user:v")
         log.append((number, started, time.perf_counter()))
-        time.sleep(0.01)
+        time.sleep(ACTIVATION_PAUSE)
 
 
 def _possibly_active(
@@ -492,6 +496,51 @@ def test_decisions_racing_activations_record_the_version_active_when_decided(url
         # The versions decide these facts differently, so a wrong version would not replay.
         outcomes = {(r.version, r.facts["pirat"]): r.outputs["outcome"] for r, *_ in made}
         assert len(set(outcomes.values())) > 1
+    finally:
+        stop.set()
+        db.dispose()
+
+
+def test_active_at_a_decisions_time_is_the_version_it_recorded(url: str) -> None:
+    """Compliance (issue 12, item 9): for every decision made while versions are activated in
+    turn, single or batched, "which version was active at its ``decided_at``" (what
+    ``GET /rulesets/NAME?at=`` answers) is exactly the version it recorded."""
+    db = Database(url)
+    service = DecisionService(db)
+    with db.session() as s:
+        versions.create_ruleset(s, mortgage(), "cli:setup")
+        for number, limit in ((2, 0.36), (3, 0.45)):
+            doc = variant(mortgage(), threshold(limit))
+            versions.create_version(s, NAME, doc, base=number - 1, actor="u", proposal_id=None)
+    activations: list[tuple[int, float, float]] = [(1, float("-inf"), float("-inf"))]
+    made: list[decisions.DecisionRecord] = []
+    stop = threading.Event()
+
+    def decider(seed: int) -> None:
+        rng = random.Random(seed)
+        while not stop.is_set():
+            facts = {**APPROVE, "pirat": rng.choice([0.25, 0.33, 0.4, 0.5])}
+            if rng.random() < 0.2:
+                made.extend(
+                    r for r, _ in service.decide_batch(NAME, [{"facts": facts}] * 3, caller="p")
+                )
+            else:
+                made.append(service.decide(NAME, facts, caller="p")[0])
+
+    threads = [threading.Thread(target=decider, args=(i,)) for i in range(RACE_DECIDERS)]
+    threads.append(threading.Thread(target=_activator, args=(db, stop, activations)))
+    try:
+        for thread in threads:
+            thread.start()
+        time.sleep(RACE_SECONDS * 2)
+        stop.set()
+        for thread in threads:
+            thread.join(timeout=30)
+        assert len(activations) > 10
+        with db.session() as s:
+            answered = [(r.id, r.version, versions.active_at(s, NAME, r.decided_at)) for r in made]
+        assert [a for a in answered if a[1] != a[2]] == []
+        assert {v for _, v, _ in answered} == {1, 2, 3}
     finally:
         stop.set()
         db.dispose()

@@ -1,0 +1,336 @@
+"""Group commit: the decisions a worker's threads make at the same time share one transaction
+and one fsync (DESIGN §7).
+
+:class:`GroupWriter` is a :class:`~rules.store.decisions.writers.Writer`: ``insert`` returns
+only once the decision's own transaction has committed, with its new id or None, exactly as
+the one-statement writers do, so the decide-and-record path above it does not change. A
+thread that calls ``insert`` leads a group when fewer than ``max_leaders`` groups are being
+committed (:data:`MAX_LEADERS` on PostgreSQL, each on a connection of its own; 1 on SQLite);
+else it queues, and the next free leader takes every queued decision (up to
+:data:`MAX_GROUP`). A leader that took the last free place also waits, at most
+:data:`WINDOW_MS`, for the threads still deciding (never when it is alone, so a lone decision
+waits for nothing). The group goes through a :class:`Committer`, which writes each with its
+own guarded INSERT (the statement of :mod:`~rules.store.decisions.writers`, in the group's
+order, so ids follow it) in one transaction and commits once. Every member then learns its outcome:
+
+- committed: its id, or None when its statement wrote nothing (the version is no longer the
+  active one, or the request id is taken: the service decides again or answers the stored
+  decision, as before);
+- a second member with the request id of an earlier one in the same group is not written: it
+  gets None and, once the group has committed, finds the first one stored (a repeat);
+- the database failing fails every member with the same 503 (nothing is answered 2xx unless
+  the whole group committed): :class:`~rules.errors.UnavailableError` when the transaction
+  cannot have committed (no connection), :class:`~rules.errors.OutcomeUnknownError` when
+  the connection failed once the group was sent with its COMMIT (the service then looks the
+  request ids up on a fresh connection);
+- any other error (one member's data refused by the database) makes the group commit again
+  one member at a time, so that only the member at fault fails.
+"""
+
+from __future__ import annotations
+
+import copy
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any, Protocol
+
+import psycopg
+from psycopg.pq import TransactionStatus
+from psycopg.types.json import Jsonb
+from sqlalchemy import Engine
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError as SAOperationalError
+
+from rules.errors import OutcomeUnknownError, UnavailableError
+from rules.store.database import connection_lost
+from rules.store.decisions.writers import (
+    JSON_COLUMNS,
+    NOT_RECORDED,
+    OUTCOME_UNKNOWN,
+    insert_statement,
+)
+
+__all__ = [
+    "MAX_GROUP",
+    "MAX_LEADERS",
+    "WINDOW_MS",
+    "GroupWriter",
+    "PostgresCommitter",
+    "SqliteCommitter",
+]
+
+WINDOW_MS = 2.0  # the longest a group waits for threads still deciding
+MAX_GROUP = 64  # decisions in one transaction at most
+MAX_LEADERS = 4  # groups committing at once in a process (PostgreSQL), each on its connection
+FAILS_ALL = (UnavailableError, psycopg.OperationalError, SAOperationalError)
+
+Item = tuple[dict[str, Any], bool]  # a decision's column values, and whether it is guarded
+
+
+class Committer(Protocol):
+    def commit(self, items: Sequence[Item]) -> list[int | None]:
+        """Write ``items`` in order in one transaction and commit; each new id or None."""
+
+    def close(self) -> None:
+        """Close any connection held."""
+
+
+class _Slot:
+    __slots__ = ("done", "error", "guarded", "id", "taken", "values")
+
+    def __init__(self, values: dict[str, Any], guarded: bool) -> None:
+        self.values = values
+        self.guarded = guarded
+        self.taken = False  # in a group being committed
+        self.done = False
+        self.id: int | None = None
+        self.error: BaseException | None = None
+
+    def key(self) -> tuple[Any, Any] | None:
+        rid = self.values.get("request_id")
+        return None if rid is None else (self.values["ruleset_id"], rid)
+
+
+class GroupWriter:
+    """Commits the decisions of the threads of one process in groups; safe to share between
+    threads. ``window_ms``: how long a group waits for threads still deciding."""
+
+    def __init__(
+        self,
+        committer: Committer,
+        window_ms: float = WINDOW_MS,
+        max_group: int = MAX_GROUP,
+        max_leaders: int = 1,
+    ) -> None:
+        self.committer = committer
+        self.window = max(0.0, window_ms) / 1000
+        self.max_group = max(1, max_group)
+        self.max_leaders = max(1, max_leaders)
+        self._cond = threading.Condition()
+        self._pending: list[_Slot] = []
+        self._leaders = 0  # groups being collected or committed now
+        self._arriving = 0  # threads deciding now that have not queued their decision yet
+        self._local = threading.local()
+        self.groups = 0  # committed groups and decisions in them (for tests and metrics)
+        self.grouped = 0
+
+    def close(self) -> None:
+        self.committer.close()
+
+    @contextmanager
+    def arriving(self) -> Iterator[None]:
+        """Around a thread's deciding: a group being formed waits (up to the window) for the
+        threads inside this block that have not queued their decision yet."""
+        with self._cond:
+            self._arriving += 1
+        self._local.counted = True
+        try:
+            yield
+        finally:
+            if getattr(self._local, "counted", False):
+                self._local.counted = False
+                with self._cond:
+                    self._arriving -= 1
+                    self._cond.notify_all()
+
+    def insert(self, values: dict[str, Any], guarded: bool) -> int | None:
+        slot = _Slot(values, guarded)
+        with self._cond:
+            if getattr(self._local, "counted", False):
+                self._local.counted = False
+                self._arriving -= 1
+            self._pending.append(slot)
+            self._cond.notify_all()
+            while not slot.done:
+                if slot.taken or self._leaders >= self.max_leaders:
+                    self._cond.wait()  # a leader has it, or will take it
+                    continue
+                self._leaders += 1  # this thread leads a group (its own decision first)
+                try:
+                    group = self._collect()
+                    self._cond.release()
+                    try:
+                        self._commit(group)
+                    finally:
+                        self._cond.acquire()
+                finally:
+                    self._leaders -= 1
+                    self._cond.notify_all()
+        if slot.error is not None:
+            raise _copy(slot.error) from slot.error
+        return slot.id
+
+    def _collect(self) -> list[_Slot]:
+        """The next group (the lock held): the queued decisions, once the threads still
+        deciding have queued theirs or the window has passed."""
+        deadline = time.monotonic() + self.window
+        # Waiting pays only when no other group can start meanwhile (every connection busy):
+        # otherwise the threads still deciding lead groups of their own.
+        saturated = self._leaders >= self.max_leaders
+        while saturated and len(self._pending) < self.max_group and self._arriving > 0:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            self._cond.wait(left)
+        group = self._pending[: self.max_group]
+        del self._pending[: self.max_group]
+        for slot in group:
+            slot.taken = True
+        return group
+
+    def _commit(self, group: list[_Slot]) -> None:
+        first: dict[tuple[Any, Any], _Slot] = {}
+        written: list[_Slot] = []
+        for slot in group:
+            key = slot.key()
+            if key is not None and key in first:
+                continue  # a repeat within the group: None once the first one committed
+            if key is not None:
+                first[key] = slot
+            written.append(slot)
+        try:
+            try:
+                ids = self.committer.commit([(s.values, s.guarded) for s in written])
+            except FAILS_ALL:
+                raise
+            except Exception:
+                if len(written) == 1:
+                    raise
+                self._one_by_one(written)
+            else:
+                for slot, new_id in zip(written, ids, strict=True):
+                    slot.id = new_id
+                self.groups += 1
+                self.grouped += len(written)
+        except BaseException as exc:
+            for slot in group:
+                slot.error = exc
+        finally:
+            with self._cond:
+                for slot in group:
+                    slot.done = True
+                self._cond.notify_all()
+
+    def _one_by_one(self, written: list[_Slot]) -> None:
+        """Each member in a transaction of its own: only the ones at fault fail."""
+        for slot in written:
+            try:
+                slot.id = self.committer.commit([(slot.values, slot.guarded)])[0]
+            except FAILS_ALL:
+                raise
+            except Exception as exc:
+                slot.error = exc
+
+
+def _copy(exc: BaseException) -> BaseException:
+    """A copy of a group's error for one member's thread to raise (one exception object
+    raised in several threads at once would share its traceback)."""
+    try:
+        return copy.copy(exc)
+    except Exception:  # pragma: no cover - an exception type that cannot be copied
+        return exc
+
+
+class PostgresCommitter:
+    """A group's statements between BEGIN and COMMIT (a group of one: the statement alone, in
+    autocommit) on a psycopg connection of the process, one per group committing at once.
+    (Pipeline mode took four round trips for a group of one, where autocommit takes one.)"""
+
+    def __init__(self, engine: Engine, url: str) -> None:
+        self._sql = {
+            guarded: str(insert_statement("postgresql", guarded).compile(dialect=engine.dialect))
+            for guarded in (True, False)
+        }
+        self._dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+        self._lock = threading.Lock()
+        self._idle: list[psycopg.Connection[Any]] = []  # one per group committing at once
+        self._all: list[psycopg.Connection[Any]] = []
+
+    def connect(self) -> psycopg.Connection[Any]:
+        # Autocommit: a group of one is one statement; a larger one says BEGIN and COMMIT.
+        return psycopg.connect(self._dsn, autocommit=True)
+
+    def close(self) -> None:
+        with self._lock:
+            conns, self._all, self._idle = self._all, [], []
+        for conn in conns:
+            conn.close()
+
+    def _take(self) -> psycopg.Connection[Any]:
+        with self._lock:
+            while self._idle:
+                conn = self._idle.pop()
+                if not conn.closed and not connection_lost(conn):
+                    return conn
+                conn.close()  # the server restarted, or ended it: the next one, or a new one
+        try:
+            conn = self.connect()
+        except psycopg.OperationalError as exc:
+            raise UnavailableError(NOT_RECORDED) from exc
+        with self._lock:
+            self._all = [c for c in self._all if not c.closed]
+            self._all.append(conn)
+        return conn
+
+    def commit(self, items: Sequence[Item]) -> list[int | None]:
+        conn = self._take()
+        try:
+            if len(items) == 1:  # alone: the statement is its own transaction, one round trip
+                values, guarded = items[0]
+                rows = [conn.execute(self._sql[guarded], _args(values), prepare=True).fetchone()]
+            else:  # BEGIN, the INSERTs and COMMIT sent together (pipeline mode)
+                with conn.pipeline():
+                    conn.execute("BEGIN")
+                    cursors = [
+                        conn.execute(self._sql[guarded], _args(values), prepare=True)
+                        for values, guarded in items
+                    ]
+                    conn.execute("COMMIT")
+                rows = [cur.fetchone() for cur in cursors]
+        except psycopg.OperationalError as exc:
+            # The connection failed, the COMMIT possibly sent: it may have committed.
+            conn.close()
+            raise OutcomeUnknownError(OUTCOME_UNKNOWN) from exc
+        except BaseException:  # a statement refused: the server did not commit
+            try:
+                if conn.info.transaction_status != TransactionStatus.IDLE:
+                    conn.execute("ROLLBACK")
+            except psycopg.Error:
+                conn.close()
+            else:
+                self._give(conn)
+            raise
+        self._give(conn)
+        return [None if row is None else int(row[0]) for row in rows]
+
+    def _give(self, conn: psycopg.Connection[Any]) -> None:
+        with self._lock:
+            if conn in self._all:  # not closed meanwhile (the database disposed)
+                self._idle.append(conn)
+
+
+def _args(values: dict[str, Any]) -> dict[str, Any]:
+    args = dict(values)
+    for key in JSON_COLUMNS:
+        args[key] = Jsonb(args[key])
+    return args
+
+
+class SqliteCommitter:
+    """A group's statements in one transaction of the database's pool (BEGIN IMMEDIATE)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def close(self) -> None:
+        pass
+
+    def commit(self, items: Sequence[Item]) -> list[int | None]:
+        found: list[int | None] = []
+        with self.engine.begin() as conn:
+            for values, guarded in items:
+                new_id = conn.execute(insert_statement("sqlite", guarded), values).scalar()
+                found.append(None if new_id is None else int(new_id))
+        return found

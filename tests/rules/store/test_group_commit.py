@@ -1,0 +1,229 @@
+"""Group commit (issue 13, item 1; rules.store.decisions.group) on SQLite and PostgreSQL:
+threads racing share transactions, and every decision keeps the contract of one written
+alone: its own id, in order, committed before it is answered, a request id once, a failed
+group fails every member and writes nothing, and every stored decision replays identically."""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import psycopg
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from psycopg.pq import TransactionStatus
+from sqlalchemy import event, func, select, text
+from sqlalchemy.exc import OperationalError
+
+from rules import audit
+from rules.errors import ConflictError, UnavailableError
+from rules.store import decisions, versions
+from rules.store.database import Database
+from rules.store.decisions import DecisionService
+from rules.store.decisions.group import GroupWriter
+from rules.store.models import Decision
+from tests.rules.store.storecases import APPROVE, DECLINE, NAME, REFER, mortgage
+
+FACTS = (APPROVE, DECLINE, REFER)
+
+
+def _service(db: Database, window_ms: float) -> tuple[DecisionService, GroupWriter]:
+    with db.session() as s:
+        if versions.list_rulesets(s) == []:
+            versions.create_ruleset(s, mortgage(), "cli:setup")
+    service = DecisionService(db, group_commit_ms=window_ms)
+    writer = service._writer
+    assert isinstance(writer, GroupWriter)
+    return service, writer
+
+
+def _together(n: int, work: Callable[[int], Any]) -> list[Any]:
+    """``work(i)`` for i < n on n threads released at once; each result or the exception."""
+    barrier = threading.Barrier(n)
+    results: list[Any] = [None] * n
+
+    def run(i: int) -> None:
+        barrier.wait(timeout=30)
+        try:
+            results[i] = work(i)
+        except Exception as exc:  # the assertion looks at it
+            results[i] = exc
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    return results
+
+
+def _count(db: Database) -> int:
+    with db.session() as s:
+        return int(s.scalar(select(func.count()).select_from(Decision)) or 0)
+
+
+def test_threads_racing_share_groups_and_each_decision_is_its_own(db: Database) -> None:
+    service, writer = _service(db, 2.0)
+    per_thread, threads = 15, 8
+
+    def work(i: int) -> list[decisions.DecisionRecord]:
+        rng = random.Random(i)
+        made = []
+        for k in range(per_thread):
+            rid = f"t{i}-{k}" if k % 2 else None
+            made.append(service.decide(NAME, rng.choice(FACTS), request_id=rid, caller="p")[0])
+        return made
+
+    results = _together(threads, work)
+    assert not [r for r in results if isinstance(r, Exception)]
+    made = [r for rs in results for r in rs]
+    assert len({r.id for r in made}) == len(made) == _count(db) == per_thread * threads
+    for rs in results:  # each thread's decisions in the order it made them
+        assert [r.id for r in rs] == sorted(r.id for r in rs)
+    assert writer.grouped == len(made)
+    assert writer.groups < len(made)  # some transactions held several decisions
+    with db.session() as s:
+        assert all(decisions.replay(s, r.id).identical for r in made)
+        stored = {d.id: d for d in s.scalars(select(Decision))}
+        assert all(stored[r.id].outputs == r.outputs for r in made)
+        assert audit.verify(s).ok
+
+
+def test_a_lone_decision_does_not_wait_for_the_window(db: Database) -> None:
+    """At low load there is nobody to wait for: a window of 10 s costs nothing."""
+    service, writer = _service(db, 10_000.0)
+    for _ in range(3):
+        service.decide(NAME, APPROVE, caller="p")
+    assert writer.groups == 3
+
+
+@pytest.mark.parametrize("same_facts", [True, False])
+def test_a_request_id_repeated_within_one_group_is_recorded_once(
+    db: Database, same_facts: bool
+) -> None:
+    service, writer = _service(db, 200.0)  # a wide window and one leader: one group
+    writer.max_leaders = 1
+    n = 6
+
+    def work(i: int) -> tuple[decisions.DecisionRecord, bool]:
+        facts = APPROVE if same_facts or i == 0 else {**APPROVE, "chist": 1 + i % 5}
+        return service.decide(NAME, facts, request_id="dup", caller="p")
+
+    results = _together(n, work)
+    assert _count(db) == 1
+    ok = [r for r in results if not isinstance(r, Exception)]
+    assert len({record.id for record, _ in ok}) == 1
+    assert sum(created for _, created in ok) == 1
+    if same_facts:
+        assert len(ok) == n
+    else:  # the others reused the request id with other facts: a conflict, never a row
+        assert all(isinstance(r, ConflictError) for r in results if r not in ok)
+        assert len(ok) >= 1
+    assert writer.grouped < n  # duplicates in one group were not written
+
+
+@given(
+    ids=st.lists(st.sampled_from(["a", "b", "c", None]), min_size=1, max_size=8),
+)
+@settings(
+    max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+def test_any_mix_of_request_ids_in_a_group_is_one_row_per_id(db: Database, ids: list[Any]) -> None:
+    service, writer = _service(db, 50.0)
+    writer.max_leaders = 1  # the threads share groups
+    before = _count(db)
+    with db.session() as s:
+        known = set(s.scalars(select(Decision.request_id).where(Decision.request_id.is_not(None))))
+    results = _together(
+        len(ids), lambda i: service.decide(NAME, APPROVE, request_id=ids[i], caller="p")
+    )
+    assert not [r for r in results if isinstance(r, Exception)]
+    fresh = {i for i in ids if i is not None} - known
+    assert _count(db) - before == len(fresh) + ids.count(None)
+    by_id: dict[str, set[int]] = {}
+    for rid, (record, _) in zip(ids, results, strict=True):
+        if rid is not None:
+            by_id.setdefault(rid, set()).add(record.id)
+    assert all(len(found) == 1 for found in by_id.values())
+
+
+@contextmanager
+def _group_fails(db: Database, service: DecisionService) -> Iterator[None]:
+    """The database fails the group's transaction: PostgreSQL terminates the group's
+    connection before its COMMIT; SQLite's COMMIT fails."""
+    writer = service._writer
+    assert isinstance(writer, GroupWriter)
+    if db.dialect == "postgresql":
+        committer: Any = writer.committer
+
+        class Dying(psycopg.Connection[Any]):
+            def execute(self, query: Any, *args: Any, **kwargs: Any) -> Any:
+                if query == "COMMIT" or (
+                    isinstance(query, str)
+                    and query.startswith("INSERT INTO decisions")
+                    and self.info.transaction_status == TransactionStatus.IDLE
+                ):
+                    with db.engine.connect() as admin:
+                        admin.execute(
+                            text("SELECT pg_terminate_backend(:p)"), {"p": self.info.backend_pid}
+                        )
+                        admin.commit()
+                    time.sleep(0.2)  # the backend is gone
+                return super().execute(query, *args, **kwargs)
+
+        committer.close()
+        committer.connect = lambda: Dying.connect(committer._dsn, autocommit=True)
+        try:
+            yield
+        finally:
+            del committer.connect
+            committer.close()
+        return
+
+    def fail(conn: Any) -> None:
+        raise OperationalError("COMMIT", None, Exception("disk I/O error"))
+
+    event.listen(db.engine, "commit", fail)
+    try:
+        yield
+    finally:
+        event.remove(db.engine, "commit", fail)
+
+
+def test_a_failed_group_fails_every_member_and_records_nothing(db: Database) -> None:
+    service, _writer = _service(db, 200.0)
+    service.decide(NAME, APPROVE, request_id="before", caller="p")
+    n = 5
+    with _group_fails(db, service):
+        results = _together(
+            n, lambda i: service.decide(NAME, APPROVE, request_id=f"g{i}", caller="p")
+        )
+    assert _count(db) == 1
+    assert all(isinstance(r, UnavailableError | OperationalError) for r in results), results
+    # Nothing was used up: the same requests now decide, each once.
+    again = _together(n, lambda i: service.decide(NAME, APPROVE, request_id=f"g{i}", caller="p"))
+    assert all(created for _, created in again)
+    assert _count(db) == n + 1
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+def test_one_member_the_database_refuses_fails_alone(db: Database) -> None:
+    """A member whose data PostgreSQL refuses (a NUL in a text column) fails by itself; the
+    others of its group are committed one by one."""
+    service, _ = _service(db, 200.0)
+    n = 5
+    results = _together(
+        n,
+        lambda i: service.decide(
+            NAME, APPROVE, request_id=f"r{i}", caller="bad\x00caller" if i == 2 else "p"
+        ),
+    )
+    failed = [i for i, r in enumerate(results) if isinstance(r, Exception)]
+    assert failed == [2]
+    assert _count(db) == n - 1
