@@ -12,7 +12,8 @@ with their frozen records::
   readiness and metrics; :mod:`~rules.api.auth`: bearer keys and scopes;
   :mod:`~rules.api.bodies`: strict request bodies; :mod:`~rules.api.problems`: every error as
   problem+json, in one place; :mod:`~rules.api.openapi`, :mod:`~rules.api.schemas`: the
-  OpenAPI description; :mod:`~rules.api.metrics`: Prometheus metrics.
+  OpenAPI description; :mod:`~rules.api.metrics`: Prometheus metrics;
+  :mod:`~rules.api.request_id`: every request's id, echoed and in every log line.
 
 It may import Flask, :mod:`rules.store` (services, records and the app's handle),
 :mod:`rules.core` and :mod:`rules.errors`; nothing under ``rules`` imports it but the app
@@ -24,7 +25,7 @@ from __future__ import annotations
 from flask import Flask, Request, Response
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 
-from rules.api import health, metrics, problems, routes
+from rules.api import health, metrics, problems, request_id, routes
 from rules.store import extension
 
 __all__ = ["init_app"]
@@ -55,3 +56,4 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(health.bp)
     problems.register(app)
     app.after_request(_count_response)
+    request_id.init_app(app)

@@ -12,12 +12,15 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
+
+from rules.store.pool import PoolSettings
 
 __all__ = ["HOME_ENV", "INSTANCE_PATH_ENV", "Database", "default_url", "instance_path"]
 
@@ -38,7 +41,7 @@ def default_url() -> str:
     return f"sqlite:///{instance_path() / 'rulebook.sqlite3'}"
 
 
-def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+def _sqlite_pragmas(busy_ms: int, dbapi_conn: Any, _record: Any) -> None:
     # Let SQLAlchemy emit BEGIN itself (pysqlite's own transaction handling is off), so a
     # writer takes the lock at BEGIN IMMEDIATE rather than failing to upgrade a read lock.
     dbapi_conn.isolation_level = None
@@ -46,7 +49,7 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.execute("PRAGMA foreign_keys = ON")
     cur.execute("PRAGMA journal_mode = WAL")
     cur.execute("PRAGMA synchronous = NORMAL")
-    cur.execute("PRAGMA busy_timeout = 30000")
+    cur.execute(f"PRAGMA busy_timeout = {int(busy_ms)}")
     cur.close()
 
 
@@ -55,23 +58,30 @@ def _sqlite_begin(conn: Any) -> None:
 
 
 class Database:
-    """An engine and a session factory for one database URL."""
+    """An engine and a session factory for one database URL; the pool and time-outs are
+    ``pool`` (default: from the environment, :mod:`rules.store.pool`) unless
+    ``engine_options`` set them."""
 
-    def __init__(self, url: str | None = None, **engine_options: Any) -> None:
+    def __init__(
+        self, url: str | None = None, pool: PoolSettings | None = None, **engine_options: Any
+    ) -> None:
         self.url = url or default_url()
         parsed = make_url(self.url)
         self.dialect = parsed.get_backend_name()
+        self.pool = PoolSettings.from_env() if pool is None else pool
+        own_pool = "poolclass" in engine_options
+        for key, value in self.pool.engine_options(self.dialect, own_pool).items():
+            engine_options.setdefault(key, value)
         if self.dialect == "sqlite":
             if parsed.database and parsed.database != ":memory:":
                 Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-            engine_options.setdefault("connect_args", {"timeout": 30})
         else:
             # No pre-ping: it would cost every request a round trip. A connection the server
             # dropped fails one request with a 503 (and is replaced); clients retry those.
             engine_options.setdefault("pool_recycle", 1800)
         self.engine: Engine = create_engine(self.url, **engine_options)
         if self.dialect == "sqlite":
-            event.listen(self.engine, "connect", _sqlite_pragmas)
+            event.listen(self.engine, "connect", partial(_sqlite_pragmas, self.pool.sqlite_busy_ms))
             event.listen(self.engine, "begin", _sqlite_begin)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
         self._on_dispose: list[Callable[[], None]] = []
