@@ -30,8 +30,9 @@ from typing import Any
 
 from gunicorn.glogging import Logger
 
-from rules.api.request_id import ENVIRON_KEY
+# Not rules.api: its metrics must not import prometheus_client in gunicorn's master.
 from rules.environ import EnvReader
+from rules.logs import REQUEST_ID_ENVIRON
 
 __all__ = ["DEFAULT_THREADS", "MAX_DEFAULT_WORKERS", "AccessLogger", "ServeSettings"]
 
@@ -117,6 +118,6 @@ class AccessLogger(Logger):  # type: ignore[misc]  # gunicorn ships no type hint
                 "duration_ms": ms,
                 "bytes": getattr(resp, "sent", None),
                 "remote_addr": environ.get("REMOTE_ADDR"),
-                "request_id": environ.get(ENVIRON_KEY),
+                "request_id": environ.get(REQUEST_ID_ENVIRON),
             },
         )

@@ -37,6 +37,7 @@ __all__ = [
     "ACCESS_LOGGER",
     "FORMATS",
     "LEVELS",
+    "REQUEST_ID_ENVIRON",
     "JsonFormatter",
     "LogSettings",
     "RequestIdFilter",
@@ -55,6 +56,7 @@ FORMAT_ENV = "RULEBOOK_LOG_FORMAT"
 LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 FORMATS = ("text", "json")
 ACCESS_LOGGER = "gunicorn.access"  # serve's access lines (review_app.serving.AccessLogger)
+REQUEST_ID_ENVIRON = "rulebook.request_id"  # where a request's id is in its WSGI environ
 
 _request_id: ContextVar[str | None] = ContextVar("rulebook_request_id", default=None)
 # The attributes every LogRecord has; anything else on a record is an extra field.

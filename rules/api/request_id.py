@@ -20,7 +20,7 @@ from rules import logs
 __all__ = ["ENVIRON_KEY", "HEADER", "RequestIdMiddleware", "init_app", "request_id_for"]
 
 HEADER = "X-Request-Id"
-ENVIRON_KEY = "rulebook.request_id"  # where the id is in the WSGI environ (serve's access log)
+ENVIRON_KEY = logs.REQUEST_ID_ENVIRON  # where the id is in the WSGI environ (serve's access log)
 # Letters, digits and a few separators, up to 128 characters: a UUID, a ULID, a trace id.
 SANE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:@+=/-]{0,127}\Z")
 
