@@ -11,7 +11,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -50,16 +50,22 @@ def wait_until_up(proc: subprocess.Popen[str], port: int) -> None:
 
 @contextmanager
 def serving(
-    db_url: str, home: Path, workers: int = 2
+    db_url: str,
+    home: Path,
+    workers: int = 2,
+    env: Mapping[str, str] | None = None,
+    access_log: bool = False,
 ) -> Iterator[tuple[subprocess.Popen[str], int]]:
     """``rulebook serve`` on ``db_url`` (it migrates first), its instance folder and working
-    directory in ``home``; yields the process and its port once ``/healthz`` answers."""
+    directory in ``home``, ``env`` added to its environment; yields the process and its port
+    once ``/healthz`` answers."""
     port = free_port()
     home.mkdir(parents=True, exist_ok=True)
-    env = {"PATH": "/usr/bin:/bin", "RULEBOOK_INSTANCE_PATH": str(home / "instance")}
+    env = {"PATH": "/usr/bin:/bin", "RULEBOOK_INSTANCE_PATH": str(home / "instance"), **(env or {})}
     args = [str(RULEBOOK), "serve", "--port", str(port), "--workers", str(workers)]
+    access = "--access-log" if access_log else "--no-access-log"
     proc = subprocess.Popen(
-        [*args, "--no-access-log", "--database-url", db_url],
+        [*args, access, "--database-url", db_url],
         cwd=home,
         env=env,
         stdout=subprocess.PIPE,

@@ -70,7 +70,10 @@ class Database:
         self.dialect = parsed.get_backend_name()
         self.pool = PoolSettings.from_env() if pool is None else pool
         own_pool = "poolclass" in engine_options
-        for key, value in self.pool.engine_options(self.dialect, own_pool).items():
+        url_options = parsed.query.get("options")
+        if not isinstance(url_options, str):  # absent, or given twice (then left alone)
+            url_options = None
+        for key, value in self.pool.engine_options(self.dialect, own_pool, url_options).items():
             engine_options.setdefault(key, value)
         if self.dialect == "sqlite":
             if parsed.database and parsed.database != ":memory:":

@@ -78,9 +78,12 @@ class PoolSettings:
     def sqlite_busy_ms(self) -> int:
         return SQLITE_BUSY_MS if self.lock_timeout_ms is None else self.lock_timeout_ms
 
-    def engine_options(self, dialect: str, own_pool: bool) -> dict[str, Any]:
+    def engine_options(
+        self, dialect: str, own_pool: bool, url_options: str | None = None
+    ) -> dict[str, Any]:
         """``create_engine`` options for ``dialect``; no pool sizes when the caller chose the
-        pool class (``own_pool``)."""
+        pool class (``own_pool``); ``url_options``: the URL's own libpq ``options`` (such as a
+        search_path), kept."""
         if dialect == "sqlite":
             return {"connect_args": {"timeout": self.sqlite_busy_ms / 1000}}
         options: dict[str, Any] = {}
@@ -91,13 +94,14 @@ class PoolSettings:
                 pool_timeout=self.pool_timeout,
             )
         if dialect == "postgresql":
-            options["connect_args"] = self.postgresql_connect_args()
+            options["connect_args"] = self.postgresql_connect_args(url_options)
         return options
 
-    def postgresql_connect_args(self) -> dict[str, Any]:
-        """libpq connection parameters (``connect_timeout``, ``options``) for psycopg."""
+    def postgresql_connect_args(self, url_options: str | None = None) -> dict[str, Any]:
+        """libpq connection parameters (``connect_timeout``, ``options``) for psycopg;
+        ``url_options`` come first in ``options``."""
         args: dict[str, Any] = {"connect_timeout": self.connect_timeout}
-        server = []
+        server = [url_options] if url_options else []
         if self.statement_timeout_ms:
             server.append(f"-c statement_timeout={self.statement_timeout_ms}")
         if self.lock_timeout_ms:
