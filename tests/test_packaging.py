@@ -20,10 +20,10 @@ import json
 import os
 import pwd
 import re
+import shlex
 import shutil
 import signal
 import socket
-import shlex
 import subprocess
 import sys
 import time
