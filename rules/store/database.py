@@ -59,21 +59,25 @@ def _sqlite_begin(conn: Any) -> None:
 
 class Database:
     """An engine and a session factory for one database URL; the pool and time-outs are
-    ``pool`` (default: from the environment, :mod:`rules.store.pool`) unless
+    ``pool_settings`` (default: from the environment, :mod:`rules.store.pool`) unless
     ``engine_options`` set them."""
 
     def __init__(
-        self, url: str | None = None, pool: PoolSettings | None = None, **engine_options: Any
+        self,
+        url: str | None = None,
+        pool_settings: PoolSettings | None = None,
+        **engine_options: Any,
     ) -> None:
         self.url = url or default_url()
         parsed = make_url(self.url)
         self.dialect = parsed.get_backend_name()
-        self.pool = PoolSettings.from_env() if pool is None else pool
+        self.pool_settings = PoolSettings.from_env() if pool_settings is None else pool_settings
         own_pool = "poolclass" in engine_options
-        url_options = parsed.query.get("options")
-        if not isinstance(url_options, str):  # absent, or given twice (then left alone)
-            url_options = None
-        for key, value in self.pool.engine_options(self.dialect, own_pool, url_options).items():
+        found = parsed.query.get("options")
+        url_options = " ".join(found) if isinstance(found, tuple) else found
+        for key, value in self.pool_settings.engine_options(
+            self.dialect, own_pool, url_options
+        ).items():
             engine_options.setdefault(key, value)
         if self.dialect == "sqlite":
             if parsed.database and parsed.database != ":memory:":
@@ -84,7 +88,9 @@ class Database:
             engine_options.setdefault("pool_recycle", 1800)
         self.engine: Engine = create_engine(self.url, **engine_options)
         if self.dialect == "sqlite":
-            event.listen(self.engine, "connect", partial(_sqlite_pragmas, self.pool.sqlite_busy_ms))
+            event.listen(
+                self.engine, "connect", partial(_sqlite_pragmas, self.pool_settings.sqlite_busy_ms)
+            )
             event.listen(self.engine, "begin", _sqlite_begin)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
         self._on_dispose: list[Callable[[], None]] = []
