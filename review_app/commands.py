@@ -141,19 +141,43 @@ def _prepare(url: str) -> str | None:
 # serve's flags for the database settings (rules.store.pool): each sets its variable for the
 # workers, which read it when they build their app.
 DB_FLAGS = {
-    "db_pool_size": ("RULEBOOK_DB_POOL_SIZE", click.IntRange(1, 1000), "Connections per worker."),
-    "db_max_overflow": ("RULEBOOK_DB_MAX_OVERFLOW", click.IntRange(0, 1000), "Extra ones."),
-    "db_pool_timeout": ("RULEBOOK_DB_POOL_TIMEOUT", click.FloatRange(0.1, 3600), "Seconds."),
-    "db_connect_timeout": ("RULEBOOK_DB_CONNECT_TIMEOUT", click.IntRange(1, 3600), "Seconds."),
-    "db_statement_timeout_ms": ("RULEBOOK_DB_STATEMENT_TIMEOUT_MS", click.IntRange(0), "0: none."),
-    "db_lock_timeout_ms": ("RULEBOOK_DB_LOCK_TIMEOUT_MS", click.IntRange(0), "Milliseconds."),
+    "db_pool_size": (
+        "RULEBOOK_DB_POOL_SIZE",
+        click.IntRange(1, 1000),
+        "Connections each worker keeps open [default: 5]",
+    ),
+    "db_max_overflow": (
+        "RULEBOOK_DB_MAX_OVERFLOW",
+        click.IntRange(0, 1000),
+        "Extra connections a worker may open under load [default: 10]",
+    ),
+    "db_pool_timeout": (
+        "RULEBOOK_DB_POOL_TIMEOUT",
+        click.FloatRange(0.1, 3600),
+        "Seconds a request waits for a free connection [default: 30]",
+    ),
+    "db_connect_timeout": (
+        "RULEBOOK_DB_CONNECT_TIMEOUT",
+        click.IntRange(1, 3600),
+        "Seconds to open a PostgreSQL connection [default: 10]",
+    ),
+    "db_statement_timeout_ms": (
+        "RULEBOOK_DB_STATEMENT_TIMEOUT_MS",
+        click.IntRange(0, 86_400_000),
+        "PostgreSQL statement_timeout, ms; 0: none [default: 0]",
+    ),
+    "db_lock_timeout_ms": (
+        "RULEBOOK_DB_LOCK_TIMEOUT_MS",
+        click.IntRange(0, 86_400_000),
+        "PostgreSQL lock_timeout, ms (0: none); SQLite's busy timeout [default: 0; SQLite 30000]",
+    ),
 }
 
 
 def _db_flags(command: Callable[..., Any]) -> Callable[..., Any]:
     for name, (var, kind, text) in reversed(DB_FLAGS.items()):
         flag = "--" + name.replace("_", "-")
-        command = click.option(flag, name, type=kind, help=f"{text} [env: {var}]")(command)
+        command = click.option(flag, name, type=kind, help=text + _env(var))(command)
     return command
 
 

@@ -55,17 +55,18 @@ def serving(
     workers: int = 2,
     env: Mapping[str, str] | None = None,
     access_log: bool = False,
+    args: tuple[str, ...] = (),
 ) -> Iterator[tuple[subprocess.Popen[str], int]]:
     """``rulebook serve`` on ``db_url`` (it migrates first), its instance folder and working
-    directory in ``home``, ``env`` added to its environment; yields the process and its port
+    directory in ``home``, ``env`` added to its environment, ``args`` to its flags; yields the process and its port
     once ``/healthz`` answers."""
     port = free_port()
     home.mkdir(parents=True, exist_ok=True)
     env = {"PATH": "/usr/bin:/bin", "RULEBOOK_INSTANCE_PATH": str(home / "instance"), **(env or {})}
-    args = [str(RULEBOOK), "serve", "--port", str(port), "--workers", str(workers)]
+    command = [str(RULEBOOK), "serve", "--port", str(port), "--workers", str(workers), *args]
     access = "--access-log" if access_log else "--no-access-log"
     proc = subprocess.Popen(
-        [*args, access, "--database-url", db_url],
+        [*command, access, "--database-url", db_url],
         cwd=home,
         env=env,
         stdout=subprocess.PIPE,

@@ -178,9 +178,11 @@ def _get_with_id(port: int, path: str, rid: str) -> tuple[int, str]:
 
 
 def test_serve_logs_one_json_object_a_line_with_request_ids(db_url: str, tmp_path: Path) -> None:
-    # RULEBOOK_THREADS is read; the --workers flag (1, from tests.serving) beats RULEBOOK_WORKERS.
+    # RULEBOOK_THREADS is read; the flags --workers (1) and --db-pool-size win over their variables.
     env = {"RULEBOOK_LOG_FORMAT": "json", "RULEBOOK_THREADS": "2", "RULEBOOK_WORKERS": "5"}
-    with serving(db_url, tmp_path, workers=1, env=env, access_log=True) as (proc, port):
+    env |= {"RULEBOOK_DB_POOL_SIZE": "3"}
+    args = ("--db-pool-size", "7")
+    with serving(db_url, tmp_path, 1, env, access_log=True, args=args) as (proc, port):
         assert _get_with_id(port, "/readyz", "live-42") == (200, "live-42")
         assert _get_with_id(port, "/api/v1/nothing", "live-43") == (404, "live-43")
         proc.send_signal(signal.SIGTERM)
@@ -190,6 +192,7 @@ def test_serve_logs_one_json_object_a_line_with_request_ids(db_url: str, tmp_pat
     lines = [json.loads(line) for line in stderr.splitlines()]  # every line is one object
     messages = [line["message"] for line in lines]
     assert any("with 1 worker(s) x 2 thread(s)" in m for m in messages), messages
+    assert any("(pool 7 + 10 overflow per worker)" in m for m in messages), messages
     assert "Shutting down: Master" in messages
     access = {line["request_id"]: line for line in lines if line["logger"] == "gunicorn.access"}
     ready, refused = access["live-42"], access["live-43"]
