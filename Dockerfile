@@ -15,7 +15,7 @@ RUN apt-get update \
     && rm -rf /var/lib/apt/lists/*
 ENV PIP_NO_CACHE_DIR=1
 WORKDIR /src
-COPY pyproject.toml README.md ./
+# The locked virtualenv first: a layer that only a change of the locks rebuilds.
 COPY requirements ./requirements
 COPY deploy/build.sh ./deploy/build.sh
 RUN sh deploy/build.sh venv /opt/rulebook requirements
