@@ -63,13 +63,15 @@ lock: $(BIN)/.dev-installed  ## re-lock requirements/*.txt from pyproject.toml (
 # The import and HTTP benchmarks use this PostgreSQL (a schema of their own, dropped after).
 BENCH_POSTGRES ?= $(or $(RULEBOOK_TEST_POSTGRES_URL),postgresql+psycopg://postgres@127.0.0.1:5432/test)
 
-bench: $(BIN)/.dev-installed  ## engine, import, HTTP, backtest, proposer benchmarks and the proposer evaluation, JSON in bench/results/
+bench: $(BIN)/.dev-installed  ## engine, import, HTTP, backtest, proposer benchmarks, the proposer evaluation and the fault script, JSON in bench/results/
 	$(PY) -m bench.engine --out bench/results/engine.json
 	$(PY) -m bench.history --out bench/results/history.json --postgres '$(BENCH_POSTGRES)'
 	$(PY) -m bench.http --out bench/results/http.json --postgres '$(BENCH_POSTGRES)'
 	$(PY) -m bench.backtest --out bench/results/backtest.json --postgres '$(BENCH_POSTGRES)' --sqlite --distinct
 	$(PY) -m bench.proposer --out bench/results/proposer.json --postgres '$(BENCH_POSTGRES)' --sqlite
 	$(BIN)/rulebook proposer evaluate --csv rules/store/demo/hmda_boston.csv --rounds 1 --out bench/results/evaluation.json
+	@# Faults are injected only into a PostgreSQL cluster the script starts itself (initdb, pg_ctl).
+	$(PY) -m bench.faults --out bench/results/faults.json
 
 clean:  ## remove the virtualenv and caches
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis build *.egg-info

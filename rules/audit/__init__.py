@@ -1,7 +1,8 @@
 """The tamper-evident audit chain and every verifier of what it vouches for (DESIGN §6).
 
 - :mod:`~rules.audit.chain`: appending events (:func:`append`, :func:`lock_head`) in the
-  caller's transaction, and the hash of an event;
+  caller's transaction, and the hash of an event (chain format 2: RFC 8785; format 1, kept
+  for chains written before it, in :mod:`~rules.audit.legacy`; ``docs/audit-chain.md``);
 - :mod:`~rules.audit.events`: reading the chain: events in order, filtered pages for people,
   exports;
 - :mod:`~rules.audit.verify`: recomputing the chain and checking the rows its events vouch
@@ -13,12 +14,22 @@ The audit package may import :mod:`rules.core`, :mod:`rules.errors` and the stor
 
 from __future__ import annotations
 
-from rules.audit.chain import GENESIS, AuditRecord, append, ensure_head, event_hash, lock_head
+from rules.audit.chain import (
+    FORMAT,
+    GENESIS,
+    AuditRecord,
+    append,
+    ensure_head,
+    event_hash,
+    link_format,
+    lock_head,
+)
 from rules.audit.events import EXPORT_FIELDS, events, export
 from rules.audit.verify import Verification, verify
 
 __all__ = [
     "EXPORT_FIELDS",
+    "FORMAT",
     "GENESIS",
     "AuditRecord",
     "Verification",
@@ -27,6 +38,7 @@ __all__ = [
     "event_hash",
     "events",
     "export",
+    "link_format",
     "lock_head",
     "verify",
 ]

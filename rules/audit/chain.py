@@ -1,11 +1,19 @@
 """The tamper-evident audit chain (DESIGN §6): appending events.
 
 Every state change appends ``{seq, at, actor, action, subject, payload, prev_hash, hash}`` in
-the same transaction as the change, with ``hash = SHA-256(prev_hash || canonical(event))``
-(canonical JSON: :func:`rules.core.document.canonical_json`). Appenders serialise on the single
-``audit_head`` row: its UPDATE is the transaction's first write, so PostgreSQL's row lock (and
-SQLite's writer lock) orders the chain. :func:`rules.audit.verify.verify` share-locks the head
-first, so it reads one consistent chain while appends wait.
+the same transaction as the change, with ``hash = SHA-256(prev_hash || canonical(event))``.
+Chain format 2 (every event appended now): ``canonical`` is RFC 8785 (JCS,
+:func:`rules.core.document.canonical_json`) of ``{format: 2, seq, at, actor, action, subject,
+payload}``. Events of format 1, written before, hashed the same fields without ``format`` in
+format 1's canonical JSON (:mod:`rules.audit.legacy`); a chain is a run of format 1 events
+followed by format 2 events, and :func:`link_format` tells which recipe an event's hash
+follows. ``docs/audit-chain.md`` is the specification; ``rules/audit/offline.py``
+recomputes a chain from an export with the standard library alone.
+
+Appenders serialise on the single ``audit_head`` row: its UPDATE is the transaction's first
+write, so PostgreSQL's row lock (and SQLite's writer lock) orders the chain.
+:func:`rules.audit.verify.verify` share-locks the head first, so it reads one consistent chain
+while appends wait.
 """
 
 from __future__ import annotations
@@ -20,20 +28,26 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from rules.audit.legacy import event_json
 from rules.core.document import canonical_json
 from rules.store.models import AuditEvent, AuditHead, utcnow
 
 __all__ = [
+    "FORMAT",
+    "FORMATS",
     "GENESIS",
     "AuditRecord",
     "append",
     "ensure_head",
     "event_hash",
+    "link_format",
     "lock_head",
     "record_of",
 ]
 
 GENESIS = "0" * 64
+FORMAT = 2  # the chain format of every event appended now
+FORMATS = (1, 2)
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,19 +93,54 @@ def record_of(ev: AuditEvent) -> AuditRecord:
 
 
 def event_hash(
-    prev_hash: str, seq: int, at: datetime, actor: str, action: str, subject: str, payload: str
+    prev_hash: str,
+    seq: int,
+    at: datetime,
+    actor: str,
+    action: str,
+    subject: str,
+    payload: str,
+    fmt: int = FORMAT,
 ) -> str:
-    body = canonical_json(
-        {
-            "seq": seq,
-            "at": _at(at),
-            "actor": actor,
-            "action": action,
-            "subject": subject,
-            "payload": json.loads(payload),
-        }
-    )
-    return hashlib.sha256(prev_hash.encode("ascii") + body).hexdigest()
+    """The hash of an event of chain format ``fmt`` whose stored payload text is ``payload``."""
+    body: dict[str, Any] = {
+        "seq": seq,
+        "at": _at(at),
+        "actor": actor,
+        "action": action,
+        "subject": subject,
+        "payload": json.loads(payload),
+    }
+    if fmt == 1:
+        text = event_json(body)
+    elif fmt == 2:
+        text = canonical_json({"format": 2, **body})
+    else:
+        raise ValueError(f"unknown audit chain format {fmt!r}: expected one of {FORMATS}")
+    return hashlib.sha256(prev_hash.encode("ascii") + text).hexdigest()
+
+
+def link_format(
+    stored_hash: str,
+    after: int,
+    prev_hash: str,
+    seq: int,
+    at: datetime,
+    actor: str,
+    action: str,
+    subject: str,
+    payload: str,
+) -> int | None:
+    """The chain format whose recipe gives ``stored_hash``, or None if none does. ``after`` is
+    the format of the event before (1 for the first event): formats never go back, so after
+    a format 2 event only format 2 is tried."""
+    for fmt in FORMATS:
+        if (
+            fmt >= after
+            and event_hash(prev_hash, seq, at, actor, action, subject, payload, fmt) == stored_hash
+        ):
+            return fmt
+    return None
 
 
 def ensure_head(session: Session) -> None:

@@ -11,7 +11,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from rules.audit.chain import AuditRecord, record_of
-from rules.core.document import canonical_json
 from rules.store.models import AuditEvent
 
 __all__ = ["EXPORT_FIELDS", "events", "export"]
@@ -45,16 +44,18 @@ def events(
 
 
 def export(session: Session, fmt: str = "json") -> str:
-    """The whole chain as JSON (a list of events) or CSV (payload as canonical JSON)."""
-    records = [r.to_dict() for r in events(session)]
+    """The whole chain as JSON (a list of events) or CSV (payload as the JSON text stored, the
+    canonical form its event was written with). Either recomputes with
+    ``rules/audit/offline.py`` (``docs/audit-chain.md``)."""
+    if fmt not in ("json", "csv"):
+        raise ValueError(f"unknown export format {fmt!r}: use csv or json")
+    query = select(AuditEvent).order_by(AuditEvent.seq).execution_options(yield_per=1000)
     if fmt == "json":
+        records = [record_of(ev).to_dict() for ev in session.scalars(query)]
         return json.dumps(records, indent=2, ensure_ascii=False) + "\n"
-    if fmt == "csv":
-        out = io.StringIO()
-        writer = csv.DictWriter(out, fieldnames=EXPORT_FIELDS, lineterminator="\n")
-        writer.writeheader()
-        for rec in records:
-            rec["payload"] = canonical_json(rec["payload"]).decode("utf-8")
-            writer.writerow(rec)
-        return out.getvalue()
-    raise ValueError(f"unknown export format {fmt!r}: use csv or json")
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=EXPORT_FIELDS, lineterminator="\n")
+    writer.writeheader()
+    for ev in session.scalars(query):
+        writer.writerow({**record_of(ev).to_dict(), "payload": ev.payload})
+    return out.getvalue()

@@ -199,15 +199,7 @@ def _check_policy(doc: Document) -> Iterator[Problem]:
                 "aggregation",
                 f"{doc.aggregation} needs a number output, not {doc.outputs[0].type}",
             )
-    if doc.hit_policy in ("PRIORITY", "OUTPUT ORDER"):
-        for i, out in enumerate(doc.outputs):
-            if not out.values:
-                yield Problem(
-                    "RB109",
-                    f"outputs[{i}].values",
-                    f"hit policy {doc.hit_policy} ranks results by each output's 'values' "
-                    f"order: declare the values of {out.name!r}",
-                )
+    yield from _check_ranking(doc)
     if doc.review is not None:
         review_out = doc.output(doc.review.output)
         if review_out is None:
@@ -220,6 +212,27 @@ def _check_policy(doc: Document) -> Iterator[Problem]:
         else:
             for j, value in enumerate(doc.review.values):
                 yield from _check_output_value(review_out, value, f"review.values[{j}]")
+
+
+def _check_ranking(doc: Document) -> Iterator[Problem]:
+    """PRIORITY and OUTPUT ORDER rank by the outputs that declare ``values`` (DMN 1.5 and its
+    TCK, cases 0110 and 0118): a table needs at least one; outputs without any do not rank."""
+    if doc.hit_policy not in ("PRIORITY", "OUTPUT ORDER"):
+        return
+    if any(out.values for out in doc.outputs):
+        return
+    if len(doc.outputs) == 1:
+        message = (
+            f"hit policy {doc.hit_policy} ranks results by each output's 'values' "
+            f"order: declare the values of {doc.outputs[0].name!r}"
+        )
+    else:
+        names = ", ".join(repr(out.name) for out in doc.outputs)
+        message = (
+            f"hit policy {doc.hit_policy} ranks results by the 'values' order of the outputs "
+            f"that declare them, and none of {names} does: declare the values of at least one"
+        )
+    yield Problem("RB109", "outputs[0].values", message)
 
 
 def _check_rules(doc: Document) -> Iterator[Problem]:

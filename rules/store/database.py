@@ -10,6 +10,7 @@ the installed package.
 from __future__ import annotations
 
 import os
+import select
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import partial
@@ -18,11 +19,19 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 
 from rules.store.pool import PoolSettings
 
-__all__ = ["HOME_ENV", "INSTANCE_PATH_ENV", "Database", "default_url", "instance_path"]
+__all__ = [
+    "HOME_ENV",
+    "INSTANCE_PATH_ENV",
+    "Database",
+    "connection_lost",
+    "default_url",
+    "instance_path",
+]
 
 HOME_ENV = "RULEBOOK_HOME"
 INSTANCE_PATH_ENV = "RULEBOOK_INSTANCE_PATH"  # the name before RULEBOOK_HOME
@@ -39,6 +48,33 @@ def default_url() -> str:
     if url:
         return url
     return f"sqlite:///{instance_path() / 'rulebook.sqlite3'}"
+
+
+def connection_lost(conn: Any) -> bool:
+    """Whether PostgreSQL has closed this idle psycopg connection (it restarted, or ended the
+    session), found without a round trip to the server.
+
+    An idle connection's socket has nothing to read unless the server hung up (end of file,
+    often after a FATAL "terminating connection") or sent an unsolicited notice; either way the
+    connection is not worth keeping, so readable means lost. Costs one ``poll`` system call.
+    """
+    if conn.closed or getattr(conn, "broken", False):
+        return True
+    try:
+        fd = conn.fileno()
+    except Exception:  # psycopg raises OperationalError on a connection it knows is bad
+        return True
+    poller = select.poll()
+    poller.register(fd, select.POLLIN | select.POLLPRI)
+    return bool(poller.poll(0))
+
+
+def _discard_lost(dbapi_conn: Any, _record: Any, _proxy: Any) -> None:
+    # A pool connection the server closed while it sat in the pool (a PostgreSQL restart):
+    # the pool replaces it before anyone uses it, so the first request after the database is
+    # back succeeds instead of failing with a 503 per stale connection.
+    if connection_lost(dbapi_conn):
+        raise DisconnectionError("the server closed this pooled connection")
 
 
 def _sqlite_pragmas(busy_ms: int, dbapi_conn: Any, _record: Any) -> None:
@@ -83,8 +119,8 @@ class Database:
             if parsed.database and parsed.database != ":memory:":
                 Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         else:
-            # No pre-ping: it would cost every request a round trip. A connection the server
-            # dropped fails one request with a 503 (and is replaced); clients retry those.
+            # No pre-ping round trip (it would cost every request one): a checkout looks at the
+            # socket instead (_discard_lost), and a disconnect error invalidates the whole pool.
             engine_options.setdefault("pool_recycle", 1800)
         self.engine: Engine = create_engine(self.url, **engine_options)
         if self.dialect == "sqlite":
@@ -92,6 +128,8 @@ class Database:
                 self.engine, "connect", partial(_sqlite_pragmas, self.pool_settings.sqlite_busy_ms)
             )
             event.listen(self.engine, "begin", _sqlite_begin)
+        else:
+            event.listen(self.engine, "checkout", _discard_lost)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
         self._on_dispose: list[Callable[[], None]] = []
 

@@ -8,7 +8,6 @@ import re
 import shutil
 import signal
 import subprocess
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -22,7 +21,7 @@ from review_app.commands import default_workers, gunicorn_options
 from review_app.serving import AccessLogger, ServeSettings
 from rules import logs
 from rules.cli import main
-from tests.serving import get, serving
+from tests.serving import get, serving, workers
 
 REQUESTS = 30
 
@@ -31,17 +30,6 @@ REQUESTS = 30
 def server(db_url: str, tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], int]]:
     with serving(db_url, tmp_path) as running:
         yield running
-
-
-def _workers(pid: int, expected: int) -> list[int]:
-    """The master's child processes, once ``expected`` of them have started (gunicorn forks
-    them one after another)."""
-    deadline = time.monotonic() + 30
-    while True:
-        found = [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
-        if len(found) >= expected or time.monotonic() > deadline:
-            return found
-        time.sleep(0.1)
 
 
 def _responses_ok(metrics: str) -> float:
@@ -55,7 +43,7 @@ def test_serves_with_several_workers_and_stops_on_sigterm(
     server: tuple[subprocess.Popen[str], int], db_url: str
 ) -> None:
     proc, port = server
-    assert len(_workers(proc.pid, 2)) == 2
+    assert len(workers(proc.pid, 2)) == 2
     status, body = get(port, "/readyz")
     assert status == 200, body  # serve migrated the database first
     assert json.loads(body)["status"] == "ready"
@@ -182,7 +170,7 @@ def test_serve_logs_one_json_object_a_line_with_request_ids(db_url: str, tmp_pat
     env = {"RULEBOOK_LOG_FORMAT": "json", "RULEBOOK_THREADS": "2", "RULEBOOK_WORKERS": "5"}
     env |= {"RULEBOOK_DB_POOL_SIZE": "3"}
     args = ("--db-pool-size", "7")
-    with serving(db_url, tmp_path, 1, env, access_log=True, args=args) as (proc, port):
+    with serving(db_url, tmp_path, 1, env=env, access_log=True, args=args) as (proc, port):
         assert _get_with_id(port, "/readyz", "live-42") == (200, "live-42")
         assert _get_with_id(port, "/api/v1/nothing", "live-43") == (404, "live-43")
         proc.send_signal(signal.SIGTERM)

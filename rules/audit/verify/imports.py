@@ -11,9 +11,10 @@ recomputes it, so altering an imported decision's outputs or an imported resolut
 one, or adding an imported resolution to an imported decision is detected; an imported
 resolution on any other decision is vouched for by no event. (Facts are not in the digest.)
 
-Numbers are written as the JSON round trip of a database column leaves them: an integral
-value within 2**53 as an integer, any other as a float (PostgreSQL's JSONB writes 1e16 as
-10000000000000000 and -0.0 as 0).
+Columns are canonical JSON (RFC 8785, :func:`rules.core.document.canonical_json`) in
+chain format 2; an event of format 1 was digested with format 1's number rules
+(:mod:`rules.audit.legacy`), and is recomputed with them. Either way an integer and a float of
+the same value (as a database's JSON round trip may leave a number) digest alike.
 """
 
 from __future__ import annotations
@@ -21,7 +22,6 @@ from __future__ import annotations
 import bisect
 import hashlib
 import itertools
-import json
 import sys
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -30,49 +30,21 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from rules.audit.chain import FORMAT
+from rules.audit.legacy import digest_json
+from rules.core.document import canonical_json
 from rules.store.models import Decision, Resolution, Ruleset
 
-__all__ = ["ImportDigest", "Imports", "canonical", "digest_of", "id_runs"]
+__all__ = ["ImportDigest", "Imports", "digest_of", "id_runs"]
 
-MAX_EXACT_INT = 2**53
-_UNCHANGED = (str, bool, type(None))
-_UNCHANGED_SET = frozenset(_UNCHANGED)
 COLUMNS = ("decision", "outputs", "resolution", "resolution_outputs", "override", "note")
-_ENCODER = json.JSONEncoder(
-    sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
-)
 
 
-def _number(value: int | float) -> int | float:
-    if isinstance(value, float) and not value.is_integer():
-        return value
-    if abs(value) <= MAX_EXACT_INT:
-        return int(value)
-    try:
-        return float(value)
-    except OverflowError:
-        return value
-
-
-def _plain(value: Any) -> Any:
-    """``value`` with its numbers as a database's JSON round trip leaves them."""
-    kind = type(value)
-    if kind in _UNCHANGED:
-        return value
-    if kind is dict:
-        if _UNCHANGED_SET.issuperset(map(type, value.values())):
-            return value  # the common case, left as it is
-        return {k: _plain(v) for k, v in value.items()}
-    if kind is int or kind is float:
-        return _number(value)
-    if kind is list or kind is tuple:
-        return [_plain(v) for v in value]
-    return value  # not JSON: the encoder says so
-
-
-def canonical(value: Any) -> str:
-    """Sorted keys, no insignificant whitespace, numbers as :func:`_plain` writes them."""
-    return _ENCODER.encode(_plain(value))
+def _array_items(values: list[Any], fmt: int) -> str:
+    """The items of a JSON array of ``values`` (without ``[ ]``), canonical in format ``fmt``."""
+    if fmt == 1:
+        return digest_json(values)[1:-1]
+    return canonical_json(values).decode("utf-8")[1:-1]
 
 
 class _Column:
@@ -80,10 +52,11 @@ class _Column:
 
     CHUNK = 10_000
 
-    def __init__(self) -> None:
+    def __init__(self, fmt: int) -> None:
         self.sha = hashlib.sha256(b"[")
         self.buffer: list[Any] = []
         self.empty = True
+        self.format = fmt
 
     def extend(self, values: Iterable[Any]) -> None:
         self.buffer.extend(values)
@@ -92,7 +65,7 @@ class _Column:
 
     def flush(self) -> None:
         if self.buffer:
-            text = _ENCODER.encode(self.buffer)[1:-1]  # the items of the array, without [ ]
+            text = _array_items(self.buffer, self.format)
             self.sha.update((text if self.empty else "," + text).encode("utf-8"))
             self.empty = False
             self.buffer = []
@@ -108,10 +81,11 @@ class ImportDigest:
     """The digest of an import's decisions, fed in decision id order (and each decision's
     resolutions in id order): the SHA-256 of one line ``name:sha256`` per column of
     :data:`COLUMNS`, each column's the SHA-256 of the JSON array of its values. By columns,
-    so that an importer feeds lists it already has, with no object made per row."""
+    so that an importer feeds lists it already has, with no object made per row. ``fmt`` is
+    the chain format of the event that records it."""
 
-    def __init__(self) -> None:
-        self.columns = {name: _Column() for name in COLUMNS}
+    def __init__(self, fmt: int = FORMAT) -> None:
+        self.columns = {name: _Column(fmt) for name in COLUMNS}
         self.decisions = 0
         self.resolutions = 0
 
@@ -132,9 +106,9 @@ class ImportDigest:
         with the columns ``decision_id``, ``outputs``, ``override`` and ``note``."""
         c = self.columns
         c["decision"].extend(ids)
-        c["outputs"].extend(map(_plain, outputs))
+        c["outputs"].extend(outputs)
         c["resolution"].extend(r["decision_id"] for r in resolutions)
-        c["resolution_outputs"].extend(_plain(r["outputs"]) for r in resolutions)
+        c["resolution_outputs"].extend(r["outputs"] for r in resolutions)
         c["override"].extend(bool(r["override"]) for r in resolutions)
         c["note"].extend(r["note"] for r in resolutions)
         self.decisions += len(ids)
@@ -209,8 +183,8 @@ class Imports:
         with self.session.execute(query) as rows:
             yield from rows
 
-    def _recompute(self, name: str, runs: list[tuple[int, int]]) -> ImportDigest:
-        digest = ImportDigest()
+    def _recompute(self, name: str, runs: list[tuple[int, int]], fmt: int) -> ImportDigest:
+        digest = ImportDigest(fmt)
         for first, last in runs:
             current: tuple[int, Any] | None = None
             found: list[tuple[Any, bool, str | None]] = []
@@ -227,14 +201,15 @@ class Imports:
                 digest.add(current[0], current[1], found)
         return digest
 
-    def event(self, payload: dict[str, Any]) -> str | None:
+    def event(self, payload: dict[str, Any], fmt: int = FORMAT) -> str | None:
+        """Check one ``history.imported`` event of chain format ``fmt``."""
         name = str(payload.get("ruleset"))
         if "digest" not in payload:
             self._legacy(name, payload)
             return None
         runs = [(int(a), int(b)) for a, b in payload.get("decision_ids") or []]
         self.runs[name] += runs
-        found = self._recompute(name, runs)
+        found = self._recompute(name, runs, fmt)
         self.counted += found.resolutions
         return _compare(name, found, payload)
 

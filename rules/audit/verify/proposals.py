@@ -33,18 +33,27 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from rules.audit.verify.imports import canonical
+from rules.audit.chain import FORMAT
+from rules.audit.legacy import digest_json, event_json
 from rules.core.document import canonical_json
 from rules.store.models import LlmRun, Proposal, ProposalApproval, Ruleset, Version
 
-__all__ = ["STATE_FIELDS", "Proposals", "Runs", "proposal_digest", "proposal_state"]
+__all__ = [
+    "STATE_FIELDS",
+    "Proposals",
+    "Runs",
+    "proposal_digest",
+    "proposal_state",
+    "record_digest",
+]
 
 STATE_FIELDS = ("status", "base", "candidate_hash", "impact", "accepted_number", "digest")
 RESETS = ("proposal.created", "proposal.edited", "proposal.rebased")
 
 
-def proposal_digest(row: Proposal) -> str:
-    """SHA-256 of the canonical JSON of what a reviewer relied on."""
+def proposal_digest(row: Proposal, fmt: int = FORMAT) -> str:
+    """SHA-256 of the canonical JSON of what a reviewer relied on (as chain format ``fmt``
+    writes it: RFC 8785 in format 2)."""
     content = {
         "title": row.title,
         "author": row.author,
@@ -55,10 +64,17 @@ def proposal_digest(row: Proposal) -> str:
         "run": row.run,
         "editors": row.editors,
     }
-    return hashlib.sha256(canonical(content).encode("utf-8")).hexdigest()
+    text = digest_json(content).encode("utf-8") if fmt == 1 else canonical_json(content)
+    return hashlib.sha256(text).hexdigest()
 
 
-def proposal_state(row: Proposal, ruleset: str) -> dict[str, Any]:
+def record_digest(record: Any, fmt: int = FORMAT) -> str:
+    """SHA-256 of an LLM run record's canonical JSON, as an ``llm.run`` event of chain format
+    ``fmt`` records it."""
+    return hashlib.sha256(event_json(record) if fmt == 1 else canonical_json(record)).hexdigest()
+
+
+def proposal_state(row: Proposal, ruleset: str, fmt: int = FORMAT) -> dict[str, Any]:
     """The state an event about ``row`` records (call it after the change is flushed)."""
     return {
         "ruleset": ruleset,
@@ -68,12 +84,12 @@ def proposal_state(row: Proposal, ruleset: str) -> dict[str, Any]:
         "candidate_hash": row.candidate_hash,
         "impact": row.impact,
         "accepted_number": row.accepted_number,
-        "digest": proposal_digest(row),
+        "digest": proposal_digest(row, fmt),
     }
 
 
-def _row_state(row: Proposal) -> tuple[Any, ...]:
-    state = proposal_state(row, "")
+def _row_state(row: Proposal, fmt: int) -> tuple[Any, ...]:
+    state = proposal_state(row, "", fmt)
     return tuple(state[name] for name in STATE_FIELDS)
 
 
@@ -84,6 +100,7 @@ class _Seen:
     approvers: list[str] = field(default_factory=list)
     created: bool = False
     submitter: str | None = None
+    format: int = FORMAT  # the chain format of the last event, which made its digest
 
 
 class Proposals:
@@ -94,7 +111,9 @@ class Proposals:
         self._seen: dict[int, _Seen] = {}
         self._accepted: list[tuple[int, int, str, int]] = []  # seq, proposal, ruleset, version
 
-    def event(self, seq: int, actor: str, action: str, payload: dict[str, Any]) -> str | None:
+    def event(
+        self, seq: int, actor: str, action: str, payload: dict[str, Any], fmt: int = FORMAT
+    ) -> str | None:
         ident = int(payload["proposal_id"])
         state = tuple(payload.get(name) for name in STATE_FIELDS)
         seen = self._seen.get(ident)
@@ -102,7 +121,7 @@ class Proposals:
             if action != "proposal.created":
                 return f"proposal {ident} has a {action} event but no proposal.created before it"
             seen = self._seen[ident] = _Seen(seq, state, created=True)
-        seen.seq, seen.state = seq, state
+        seen.seq, seen.state, seen.format = seq, state, fmt
         if action in RESETS:
             seen.approvers = []
         elif action == "proposal.submitted":
@@ -140,7 +159,7 @@ class Proposals:
         actual = hashlib.sha256(row.candidate.encode("utf-8")).hexdigest()
         if actual != row.candidate_hash:
             yield seen.seq, f"proposal {ident}: its candidate no longer matches its hash"
-        now = _row_state(row)
+        now = _row_state(row, seen.format)
         if now != seen.state:
             diffs = [
                 f"{name} is {value!r}, the event says {recorded!r}"
@@ -183,19 +202,21 @@ class Runs:
 
     def __init__(self, session: Session) -> None:
         self._session = session
-        self._seen: dict[int, tuple[int, str, str]] = {}  # run id: seq, status, record sha256
+        # run id: seq, status, record sha256, chain format
+        self._seen: dict[int, tuple[int, str, str, int]] = {}
 
-    def event(self, seq: int, payload: dict[str, Any]) -> str | None:
+    def event(self, seq: int, payload: dict[str, Any], fmt: int = FORMAT) -> str | None:
         self._seen[int(payload["run_id"])] = (
             seq,
             str(payload["status"]),
             str(payload["record_sha256"]),
+            fmt,
         )
         return None
 
     def findings(self) -> Iterator[tuple[int | None, str]]:
         rows = {run.id: (run.status, run.record) for run in self._session.scalars(select(LlmRun))}
-        for ident, (seq, status, digest) in sorted(self._seen.items(), key=lambda i: i[1][0]):
+        for ident, (seq, status, digest, fmt) in sorted(self._seen.items(), key=lambda i: i[1][0]):
             if ident not in rows:
                 yield seq, f"LLM run {ident} was deleted"
                 continue
@@ -205,7 +226,7 @@ class Runs:
                     seq,
                     f"LLM run {ident}: status is {stored_status!r}, the event says {status!r}",
                 )
-            elif hashlib.sha256(canonical_json(record)).hexdigest() != digest:
+            elif record_digest(record, fmt) != digest:
                 yield seq, f"LLM run {ident}: its record no longer matches the one recorded"
         for ident in sorted(set(rows) - set(self._seen)):
             if rows[ident][0] != "running":

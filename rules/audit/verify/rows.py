@@ -33,8 +33,10 @@ from typing import Any, NamedTuple
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from rules.audit.verify.imports import Imports, canonical
+from rules.audit.chain import FORMAT
+from rules.audit.verify.imports import Imports
 from rules.audit.verify.proposals import Proposals, Runs
+from rules.core.document import canonical_json
 from rules.store.models import Activation, Resolution, Ruleset, Version
 
 __all__ = ["Finding", "Vouchers"]
@@ -217,7 +219,7 @@ class _Resolutions:
     def _key(
         decision_id: Any, outputs: Any, override: Any, note: Any, actor: Any
     ) -> tuple[Any, ...]:
-        return (decision_id, canonical(outputs), bool(override), note, actor)
+        return (decision_id, canonical_json(outputs), bool(override), note, actor)
 
     def _claim(self, key: tuple[Any, ...]) -> bool:
         while key not in self._pending:
@@ -274,15 +276,20 @@ class Vouchers:
         self.runs = Runs(session)
         self._found: Finding | None = None
 
-    def event(self, seq: int, actor: str, action: str, payload: dict[str, Any]) -> None:
+    def event(
+        self, seq: int, actor: str, action: str, payload: dict[str, Any], fmt: int = FORMAT
+    ) -> None:
+        """Check one event of chain format ``fmt`` (which says how its digests were made)."""
         try:
-            reason = self._check(seq, actor, action, payload)
+            reason = self._check(seq, actor, action, payload, fmt)
         except (TypeError, ValueError, KeyError):
             reason = f"the payload is not what a {action} event records"
         if reason is not None and self._found is None:
             self._found = Finding(seq, reason)
 
-    def _check(self, seq: int, actor: str, action: str, payload: dict[str, Any]) -> str | None:
+    def _check(
+        self, seq: int, actor: str, action: str, payload: dict[str, Any], fmt: int
+    ) -> str | None:
         if action == "version.created":
             return self.versions.event(payload)
         if action == "version.activated":
@@ -290,11 +297,11 @@ class Vouchers:
         elif action == "resolution.recorded":
             return self.resolutions.event(actor, payload)
         elif action == "history.imported":
-            return self.imports.event(payload)
+            return self.imports.event(payload, fmt)
         elif action.startswith("proposal."):
-            return self.proposals.event(seq, actor, action, payload)
+            return self.proposals.event(seq, actor, action, payload, fmt)
         elif action == "llm.run":
-            return self.runs.event(seq, payload)
+            return self.runs.event(seq, payload, fmt)
         return None
 
     def first(self, complete: bool) -> Finding | None:

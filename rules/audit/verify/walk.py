@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from rules.audit.chain import GENESIS, event_hash
+from rules.audit.chain import GENESIS, link_format
 from rules.audit.verify.rows import Vouchers
 from rules.store.models import AuditEvent, AuditHead
 
@@ -47,8 +47,9 @@ def _head(session: Session) -> tuple[int, str]:
     return (0, GENESIS) if row is None else (int(row[0]), str(row[1]))
 
 
-def _link_problem(ev: AuditEvent, expected_seq: int, prev: str) -> tuple[int, str] | None:
-    """The first bad seq and why, if ``ev`` does not continue the chain ending in ``prev``."""
+def _link(ev: AuditEvent, expected_seq: int, prev: str, after: int) -> tuple[int, str] | int:
+    """The event's chain format if ``ev`` continues the chain ending in ``prev`` (whose last
+    event had format ``after``), else the first bad seq and why."""
     if ev.seq != expected_seq:
         return expected_seq, f"event {expected_seq} is missing (the next stored event is {ev.seq})"
     if ev.prev_hash != prev:
@@ -58,12 +59,14 @@ def _link_problem(ev: AuditEvent, expected_seq: int, prev: str) -> tuple[int, st
             f"prev_hash does not match event {ev.seq - 1}'s hash: one of the two was changed"
         )
     try:
-        recomputed = event_hash(prev, ev.seq, ev.at, ev.actor, ev.action, ev.subject, ev.payload)
+        fmt = link_format(
+            ev.hash, after, prev, ev.seq, ev.at, ev.actor, ev.action, ev.subject, ev.payload
+        )
     except (ValueError, TypeError):
         return ev.seq, "payload is not valid JSON"
-    if recomputed != ev.hash:
+    if fmt is None:
         return ev.seq, "hash does not match the event's contents"
-    return None
+    return fmt
 
 
 def _head_problem(head: tuple[int, str], count: int) -> tuple[int, str] | None:
@@ -110,19 +113,23 @@ def _walk(
 ) -> tuple[int, tuple[int, str] | None]:
     """Events read, and the first link that breaks the chain, if any; every event up to it
     is handed to ``vouchers``."""
-    prev, count = GENESIS, 0
+    prev, count, fmt = GENESIS, 0, 1
     query = select(AuditEvent).order_by(AuditEvent.seq).execution_options(yield_per=1000)
     with session.scalars(query) as rows:
         for ev in rows:
             count += 1
-            problem = _link_problem(ev, count, prev)
-            if problem is None and ev.seq == head[0] and ev.hash != head[1]:
-                problem = ev.seq, f"event {ev.seq}'s hash differs from the head's: it was rewritten"
-            if problem is not None:
-                return count, problem
+            link = _link(ev, count, prev, fmt)
+            if isinstance(link, tuple):
+                return count, link
+            if ev.seq == head[0] and ev.hash != head[1]:
+                return count, (
+                    ev.seq,
+                    f"event {ev.seq}'s hash differs from the head's: it was rewritten",
+                )
+            fmt = link
             payload = json.loads(ev.payload)
             vouchers.event(
-                ev.seq, ev.actor, ev.action, payload if isinstance(payload, dict) else {}
+                ev.seq, ev.actor, ev.action, payload if isinstance(payload, dict) else {}, fmt
             )
             prev = ev.hash
     return count, None

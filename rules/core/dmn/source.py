@@ -1,4 +1,5 @@
-"""Reading DMN and TCK XML safely: defusedxml parsing, elements matched by local name.
+"""Reading DMN and TCK XML safely: defusedxml parsing (no DTD, no entities), elements matched by
+local name.
 
 Matching by local name lets one reader serve every DMN namespace (1.1 to 1.5) and TCK files.
 """
@@ -8,7 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import defusedxml.ElementTree as safe_et
-from defusedxml import DefusedXmlException
+from defusedxml import DefusedXmlException, DTDForbidden
 
 from rules.errors import DmnError, Problem
 
@@ -30,10 +31,24 @@ def parse_xml(source: bytes | str, what: str) -> Element:
             [Problem("RB601", what, f"at most {MAX_XML_BYTES} bytes are accepted")],
         )
     try:
-        root: Any = safe_et.fromstring(data)
+        # forbid_dtd: any DOCTYPE, even one that declares nothing, is refused before the parser
+        # reads past it, so no entity is ever defined or expanded.
+        root: Any = safe_et.fromstring(data, forbid_dtd=True)
     except safe_et.ParseError as exc:
         raise DmnError(
             f"the {what} is not well-formed XML", [Problem("RB601", what, str(exc))]
+        ) from exc
+    except DTDForbidden as exc:
+        raise DmnError(
+            f"the {what} uses XML features that are refused for safety",
+            [
+                Problem(
+                    "RB601",
+                    what,
+                    f"it declares a document type (<!DOCTYPE {exc.name}>): DTDs and entities "
+                    "are not accepted; remove the DOCTYPE (DMN and TCK files need none)",
+                )
+            ],
         ) from exc
     except DefusedXmlException as exc:
         raise DmnError(

@@ -88,4 +88,17 @@ def load_document(text: str | bytes) -> Document:
         raise DocumentError(
             "the document is not valid YAML or JSON", [Problem("RB001", "", str(exc))]
         ) from exc
+    except RecursionError:
+        # PyYAML composes nested collections recursively; no ruleset nests anywhere near this.
+        raise DocumentError(
+            "the document is nested too deeply",
+            [
+                Problem(
+                    "RB001",
+                    "document",
+                    "lists or mappings nest hundreds of levels deep; a ruleset needs a few "
+                    "(conditions at most 12)",
+                )
+            ],
+        ) from None
     return parse_document(data)

@@ -40,6 +40,13 @@ def is_scalar(value: object) -> bool:
     return isinstance(value, str | int | bool)
 
 
+def _exact_double(value: int) -> bool:
+    try:
+        return int(float(value)) == value
+    except OverflowError:
+        return False
+
+
 class Reader:
     """Reads plain data, collecting each problem (RB002 unless said) with its location."""
 
@@ -75,6 +82,20 @@ class Reader:
         if not isinstance(value, str):
             self.problem(loc, f"expected a string, got {kind_of(value)}")
             return None
+        return self.unicode(value, loc)
+
+    def unicode(self, value: str, loc: str) -> str | None:
+        """``value`` if it is Unicode text; a lone surrogate (which JSON's ``\\ud800`` can
+        smuggle in) has no UTF-8 form, so no canonical form and no hash."""
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            self.problem(
+                loc,
+                f"the text holds a lone surrogate ({value[exc.start : exc.end]!r}) at "
+                f"character {exc.start}, which is not Unicode; remove it",
+            )
+            return None
         return value
 
     def flag(self, data: Mapping[str, Any], key: str, where: str, default: bool) -> bool:
@@ -91,11 +112,17 @@ class Reader:
             self.problem(loc, "numbers must be finite (no NaN or infinity)")
             return None
         if isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_EXACT_INT:
+            # The canonical form (RFC 8785) writes the double 1e16 as 10000000000000000, so an
+            # integer a double holds exactly is that double; any other would be rounded.
+            if _exact_double(value):
+                return float(value)
             self.problem(loc, f"integers must lie within ±{MAX_EXACT_INT} (2**53)")
             return None
         if not is_scalar(value):
             self.problem(loc, f"expected a string, number or boolean, got {kind_of(value)}")
             return None
+        if isinstance(value, str):
+            return self.unicode(value, loc)
         if isinstance(value, float):
             # One canonical form, one behaviour: 1.0 and 1 are the same version and must give
             # byte-identical results, so integral floats are read as integers.

@@ -7,8 +7,9 @@ Semantics (DESIGN §2, DMN 1.3 §8.2.11):
   (``None`` when it has none).
 * UNIQUE: one match decides; more than one is an evaluation error. ANY: all matching rows
   must be equal, else an evaluation error; the first decides. PRIORITY: the row ranking first
-  by the outputs' ``values`` order (output by output; unlisted values rank last; ties go to rule
-  order). FIRST: the first match in rule order.
+  by the outputs' ``values`` order, compared output by output in column order over the outputs
+  that declare ``values`` (an output without them takes no part, as in DMN 1.5 and its TCK);
+  unlisted values rank last; ties go to rule order. FIRST: the first match in rule order.
 * RULE ORDER: every matching row in rule order. OUTPUT ORDER: every matching row sorted by
   priority (stable). COLLECT: every matching row in rule order; with an aggregation over the
   single output, COUNT is the number of matches and SUM/MIN/MAX aggregate the non-null values
@@ -94,11 +95,14 @@ class Table:
 
 
 def _rank(doc: Document, row: Row) -> tuple[int, ...]:
+    """The row's priority: per output that declares ``values``, in column order, the index of
+    its value (an unlisted value ranks last). Outputs without ``values`` do not rank."""
     key = []
     for out in doc.outputs:
-        values = out.values or ()
+        if not out.values:
+            continue
         value = row[out.name]
-        key.append(values.index(value) if value in values else len(values))
+        key.append(out.values.index(value) if value in out.values else len(out.values))
     return tuple(key)
 
 

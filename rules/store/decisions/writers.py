@@ -18,8 +18,8 @@ request_id is taken (answer with the stored decision). Three writers run that st
 - :class:`AutocommitWriter`, PostgreSQL's hot path: the statement is its own transaction,
   durable when it returns, on a connection each thread keeps, through psycopg directly as a
   prepared statement (checking a connection out of SQLAlchemy's pool and back cost more than
-  the INSERT itself). A connection the server dropped fails one request with a 503 and is
-  replaced.
+  the INSERT itself). A connection the server closed (a restart) is noticed before use, with
+  no round trip (:func:`~rules.store.database.connection_lost`), and replaced.
 
 A writer that gathers several threads' decisions into one transaction (group commit) would
 be a fourth, with the same ``insert``.
@@ -43,6 +43,7 @@ from sqlalchemy.sql.dml import Insert
 from rules.core.document import Scalar
 from rules.core.engine import Result
 from rules.errors import UnavailableError
+from rules.store.database import connection_lost
 from rules.store.decisions.target import Target
 from rules.store.models import Decision, Ruleset
 
@@ -173,10 +174,19 @@ class AutocommitWriter:
         for conn in conns:
             conn.close()
 
+    def _discard(self, conn: psycopg.Connection[Any]) -> None:
+        with self._lock:
+            if conn in self._open:
+                self._open.remove(conn)
+        conn.close()
+
     def insert(self, values: dict[str, Any], guarded: bool) -> int | None:
         conn: psycopg.Connection[Any] | None = getattr(self._local, "conn", None)
+        if conn is not None and connection_lost(conn):  # the server restarted, or ended it
+            self._discard(conn)
+            conn = None
         try:
-            if conn is None or conn.closed:
+            if conn is None:
                 conn = psycopg.connect(self._dsn, autocommit=True)
                 self._local.conn = conn
                 with self._lock:

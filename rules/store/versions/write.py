@@ -17,6 +17,7 @@ from rules.core.check import check_document
 from rules.core.document import Document
 from rules.errors import ConflictError, InvalidRequestError
 from rules.store.models import Activation, Ruleset, Version, utcnow
+from rules.store.versions.documents import document_of
 from rules.store.versions.read import find_ruleset, find_version, latest_number, version_info
 from rules.store.versions.records import ActivationInfo, VersionInfo
 
@@ -136,7 +137,9 @@ def create_version(
             "rebase it and backtest again"
         )
     parent = find_version(session, ruleset, base)
-    if parent.hash == doc.hash:
+    # A parent stored before the canonical form became RFC 8785 may carry the older hash of the
+    # same document: compare by the document as well as by the stored hash.
+    if doc.hash in (parent.hash, document_of(parent).hash):
         raise ConflictError(f"the document is identical to version {base}; nothing to create")
     _require_clean(doc)
     row = _insert_version(session, ruleset, doc, latest + 1, base, actor, proposal_id)

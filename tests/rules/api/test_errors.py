@@ -3,13 +3,15 @@ unexpected exceptions (500), never an HTML page under /api."""
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 import pytest
 from flask import Flask
-from sqlalchemy import event, text
+from sqlalchemy import create_engine, event, text
 from sqlalchemy.exc import OperationalError
 
 from rules import audit
@@ -94,12 +96,28 @@ def failing(app: Flask, prefix: str) -> Iterator[None]:
 def connection_killed(app: Flask) -> Iterator[None]:
     """PostgreSQL's decision path runs on each thread's own connection
     (rules.store.decisions.writers.AutocommitWriter), outside SQLAlchemy: the server terminates
-    that connection, as a restart or failover would."""
-    writer = app.extensions[DECISIONS_EXTENSION]._writer
-    conn = writer._local.conn
-    with db_of(app).engine.connect() as admin:
-        admin.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": conn.info.backend_pid})
-    yield
+    that connection, as a restart or failover would, in the middle of the INSERT (which waits
+    for the ruleset's row, locked here). An idle connection the server ended is replaced before
+    use (test_an_idle_connection_the_server_ended_is_replaced)."""
+    pid = app.extensions[DECISIONS_EXTENSION]._writer._local.conn.info.backend_pid
+    engine = db_of(app).engine
+    waiting = text("SELECT wait_event_type = 'Lock' FROM pg_stat_activity WHERE pid = :pid")
+
+    def kill() -> None:
+        with engine.connect() as admin:
+            deadline = time.monotonic() + 30
+            while not admin.scalar(waiting, {"pid": pid}) and time.monotonic() < deadline:
+                time.sleep(0.01)
+            admin.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+
+    with engine.connect() as locker:
+        locker.execute(text("SELECT id FROM rulesets FOR UPDATE"))
+        killer = threading.Thread(target=kill)
+        killer.start()
+        try:
+            yield
+        finally:
+            killer.join()
 
 
 @pytest.mark.parametrize("failure", ["INSERT INTO DECISIONS", "COMMIT"])
@@ -120,6 +138,28 @@ def test_a_decision_that_cannot_be_committed_is_never_answered(
     assert count(app, Decision) == 1
     # The next request gets a working connection, and the request id was not used up.
     assert api.decide({"facts": APPROVE, "request_id": "lost"}).status_code == 201
+    assert count(app, Decision) == 2
+
+
+def test_an_idle_connection_the_server_ended_is_replaced(api: Api, app: Flask) -> None:
+    """What a PostgreSQL restart does to every connection the app keeps (issue 12 item 6):
+    the next request on them succeeds instead of failing with a 503."""
+    db = db_of(app)
+    if db.dialect != "postgresql":
+        pytest.skip("SQLite has no server to end a connection")
+    assert api.decide({"facts": APPROVE, "request_id": "before"}).status_code == 201
+    writer = app.extensions[DECISIONS_EXTENSION]._writer._local.conn.info.backend_pid
+    with db.engine.connect() as conn:
+        pooled = conn.scalar(text("SELECT pg_backend_pid()"))
+    admin = create_engine(db.url)
+    try:
+        with admin.connect() as conn:
+            for pid in (writer, pooled):  # wait (up to 5 s) until each session has ended
+                assert conn.scalar(text("SELECT pg_terminate_backend(:p, 5000)"), {"p": pid})
+    finally:
+        admin.dispose()
+    assert api.get("/readyz", key=None).status_code == 200
+    assert api.decide({"facts": APPROVE, "request_id": "after"}).status_code == 201
     assert count(app, Decision) == 2
 
 

@@ -584,6 +584,8 @@ def _recompute(records: list[dict[str, object]]) -> None:
     prev = audit.GENESIS
     for rec in records:
         body = {k: rec[k] for k in ("seq", "at", "actor", "action", "subject", "payload")}
+        # Chain format 2 (docs/audit-chain.md): RFC 8785 of the fields and "format": 2.
+        body["format"] = 2
         digest = hashlib.sha256(prev.encode() + canonical_json(body)).hexdigest()
         assert (rec["prev_hash"], rec["hash"]) == (prev, digest), rec["seq"]
         prev = digest
