@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import logging
 import os
 import shutil
 import signal
@@ -24,26 +25,24 @@ import gunicorn.util
 from gunicorn.app.base import BaseApplication
 from sqlalchemy.exc import SQLAlchemyError
 
-from rules import store
+from review_app.serving import (
+    DEFAULT_THREADS,
+    MAX_DEFAULT_WORKERS,
+    AccessLogger,
+    ServeSettings,
+    default_workers,
+)
+from rules import logs, store
 from rules.cli.output import fail
 from rules.cli.service import database_error, show_url
 from rules.errors import RulebookError
 
-__all__ = ["default_workers", "gunicorn_options", "serve", "write_problem"]
+__all__ = ["DEFAULT_THREADS", "default_workers", "gunicorn_options", "serve", "write_problem"]
 
-MAX_DEFAULT_WORKERS = 8
-# A decision spends most of its time waiting on the database's commit, so threads help: on two
-# cores with PostgreSQL, 5 workers x 4 threads answered 1,000-1,250 decisions/s where 5 sync
-# workers answered 550 (wrk, 16 connections).
-DEFAULT_THREADS = 4
 METRICS_ENV = "PROMETHEUS_MULTIPROC_DIR"
 # Not imported from rules.api: importing it here, in the master, would import the metrics.
 PROBLEM_JSON = "application/problem+json"
-
-
-def default_workers() -> int:
-    """gunicorn's rule of thumb, 2 x CPUs + 1, capped so a big machine is not flooded."""
-    return min(2 * (os.cpu_count() or 1) + 1, MAX_DEFAULT_WORKERS)
+log = logging.getLogger("rulebook.serve")
 
 
 def _metrics_child_exit(server: Any, worker: Any) -> None:
@@ -85,10 +84,23 @@ def _worker_init(worker: Any) -> None:
 
 
 def gunicorn_options(
-    host: str, port: int, workers: int, threads: int, access_log: bool
+    host: str,
+    port: int,
+    workers: int,
+    threads: int,
+    access_log: bool,
+    *,
+    timeout: int = 30,
+    graceful_timeout: int = 20,
+    keepalive: int = 5,
+    log_settings: logs.LogSettings | None = None,
 ) -> dict[str, Any]:
-    """The gunicorn settings ``serve`` runs with."""
+    """The gunicorn settings ``serve`` runs with. Its error and access logs go through
+    Rulebook's logging (:func:`rules.logs.dict_config`), the access line as a record with
+    fields (:class:`~review_app.serving.AccessLogger`)."""
     address = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    settings = logs.LogSettings() if log_settings is None else log_settings
+    settings = logs.LogSettings(settings.level, settings.format, access=access_log)
     return {
         "bind": [address],
         "workers": workers,
@@ -99,8 +111,15 @@ def gunicorn_options(
         # gunicorn 25+ opens a control socket at one fixed path per user: two servers would
         # fight over it, and nothing here uses gunicornc.
         "control_socket_disable": True,
-        "graceful_timeout": 20,
-        "accesslog": "-" if access_log else None,
+        "timeout": timeout,
+        "graceful_timeout": graceful_timeout,
+        "keepalive": keepalive,
+        # Lines go through logconfig_dict (to standard error), not gunicorn's own handlers.
+        "accesslog": None,
+        "errorlog": "-",
+        "loglevel": settings.level.lower(),
+        "logger_class": AccessLogger,
+        "logconfig_dict": logs.dict_config(settings),
         "child_exit": _metrics_child_exit,
         "post_worker_init": _worker_init,
     }
@@ -142,22 +161,93 @@ def _prepare(url: str) -> str | None:
     return folder
 
 
+# serve's flags for the database settings (rules.store.pool): each sets its variable for the
+# workers, which read it when they build their app.
+DB_FLAGS = {
+    "db_pool_size": (
+        "RULEBOOK_DB_POOL_SIZE",
+        click.IntRange(1, 1000),
+        "Connections each worker keeps open [default: 5]",
+    ),
+    "db_max_overflow": (
+        "RULEBOOK_DB_MAX_OVERFLOW",
+        click.IntRange(0, 1000),
+        "Extra connections a worker may open under load [default: 10]",
+    ),
+    "db_pool_timeout": (
+        "RULEBOOK_DB_POOL_TIMEOUT",
+        click.FloatRange(0.1, 3600),
+        "Seconds a request waits for a free connection [default: 30]",
+    ),
+    "db_connect_timeout": (
+        "RULEBOOK_DB_CONNECT_TIMEOUT",
+        click.IntRange(1, 3600),
+        "Seconds to open a PostgreSQL connection [default: 10]",
+    ),
+    "db_statement_timeout_ms": (
+        "RULEBOOK_DB_STATEMENT_TIMEOUT_MS",
+        click.IntRange(0, 86_400_000),
+        "PostgreSQL statement_timeout, ms; 0: none [default: 0]",
+    ),
+    "db_lock_timeout_ms": (
+        "RULEBOOK_DB_LOCK_TIMEOUT_MS",
+        click.IntRange(0, 86_400_000),
+        "PostgreSQL lock_timeout, ms (0: none); SQLite's busy timeout [default: 0; SQLite 30000]",
+    ),
+}
+
+
+def _db_flags(command: Callable[..., Any]) -> Callable[..., Any]:
+    for name, (var, kind, text) in reversed(DB_FLAGS.items()):
+        flag = "--" + name.replace("_", "-")
+        command = click.option(flag, name, type=kind, help=text + _env(var))(command)
+    return command
+
+
+def _env(var: str) -> str:
+    return f" [env: {var}]"
+
+
 @click.command()
-@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
+@click.option("--host", help="Address to listen on [default: 127.0.0.1]" + _env("RULEBOOK_HOST"))
+@click.option(
+    "--port", type=click.IntRange(0, 65535), help="[default: 8000]" + _env("RULEBOOK_PORT")
+)
 @click.option(
     "--workers",
     type=click.IntRange(1, 64),
-    help=f"Worker processes (default: 2 x CPUs + 1, at most {MAX_DEFAULT_WORKERS}).",
+    help=f"Worker processes [default: 2 x CPUs + 1, at most {MAX_DEFAULT_WORKERS}]"
+    + _env("RULEBOOK_WORKERS"),
 )
 @click.option(
     "--threads",
-    default=DEFAULT_THREADS,
-    show_default=True,
     type=click.IntRange(1, 64),
-    help="Threads per worker: gthread workers; 1 for sync workers.",
+    help=f"Threads per worker: gthread workers; 1 for sync workers [default: {DEFAULT_THREADS}]"
+    + _env("RULEBOOK_THREADS"),
 )
-@click.option("--access-log/--no-access-log", default=True, help="Log each request to stdout.")
+@click.option(
+    "--timeout",
+    type=click.IntRange(1, 86_400),
+    help="Seconds a silent worker lives before it is replaced [default: 30]"
+    + _env("RULEBOOK_TIMEOUT"),
+)
+@click.option(
+    "--graceful-timeout",
+    type=click.IntRange(0, 86_400),
+    help="Seconds requests in flight get on SIGTERM [default: 20]"
+    + _env("RULEBOOK_GRACEFUL_TIMEOUT"),
+)
+@click.option(
+    "--keepalive",
+    type=click.IntRange(0, 3600),
+    help="Seconds an idle keep-alive connection is kept [default: 5]" + _env("RULEBOOK_KEEPALIVE"),
+)
+@click.option(
+    "--access-log/--no-access-log",
+    default=None,
+    help="Log a line per request [default: on]" + _env("RULEBOOK_ACCESS_LOG"),
+)
+@_db_flags
 @click.option(
     "--database-url",
     envvar="RULEBOOK_DATABASE_URL",
@@ -165,28 +255,46 @@ def _prepare(url: str) -> str | None:
     metavar="URL",
     help="SQLAlchemy URL of the database (default: the SQLite file in the instance folder).",
 )
-def serve(
-    host: str,
-    port: int,
-    workers: int | None,
-    threads: int,
-    access_log: bool,
-    database_url: str | None,
-) -> None:
-    """Serve the API and review app under gunicorn, with several workers."""
+def serve(database_url: str | None, **flags: Any) -> None:
+    """Serve the API and review app under gunicorn, with several workers.
+
+    Every setting comes from its RULEBOOK_* variable unless its flag is given."""
+    for name, (var, _kind, _text) in DB_FLAGS.items():
+        value = flags.pop(name)
+        if value is not None:
+            os.environ[var] = str(value)  # the workers' app reads it
     url = database_url or store.default_url()
     try:
+        settings = ServeSettings.from_env().override(**flags)
+        log_settings = logs.LogSettings.from_env()
+        pool = store.PoolSettings.from_env()
         made = _prepare(url)
     except RulebookError as exc:
         fail(exc, as_json=False)
-    count = workers or default_workers()
-    click.echo(
-        f"Rulebook serving http://{host}:{port} with {count} worker(s) x {threads} thread(s), "
-        f"database {show_url(url)}",
-        err=True,
+    log.info(
+        "Rulebook serving http://%s:%s with %s worker(s) x %s thread(s), database %s "
+        "(pool %s + %s overflow per worker)",
+        settings.host,
+        settings.port,
+        settings.workers,
+        settings.threads,
+        show_url(url),
+        pool.pool_size,
+        pool.max_overflow,
+    )
+    options = gunicorn_options(
+        settings.host,
+        settings.port,
+        settings.workers,
+        settings.threads,
+        settings.access_log,
+        timeout=settings.timeout,
+        graceful_timeout=settings.graceful_timeout,
+        keepalive=settings.keepalive,
+        log_settings=log_settings,
     )
     try:
-        _Server(gunicorn_options(host, port, count, threads, access_log), _create_app).run()
+        _Server(options, _create_app).run()
     finally:
         if made is not None:
             shutil.rmtree(made, ignore_errors=True)

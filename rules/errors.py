@@ -7,6 +7,7 @@
     │   └── EngineLimitError        ... because it exceeds a documented engine limit
     ├── EngineError                 the compiled engine failed at evaluation time (a bug)
     ├── DmnError                    a DMN model or TCK file cannot be imported or run
+    ├── SettingsError               a RULEBOOK_* variable of the environment is not valid
     ├── ServiceError                the system of record refused a request
     │   ├── NotFoundError           no such ruleset, version or decision (HTTP 404)
     │   ├── ConflictError           the request contradicts the record (HTTP 409)
@@ -45,6 +46,7 @@ __all__ = [
     "Problem",
     "RulebookError",
     "ServiceError",
+    "SettingsError",
     "UnavailableError",
     "suggest",
 ]
@@ -119,6 +121,12 @@ class EngineError(RulebookError):
 
 class DmnError(RulebookError):
     """A DMN model or TCK test file cannot be imported, exported or run."""
+
+
+class SettingsError(RulebookError):
+    """A setting read from the environment is not valid; each problem names its variable."""
+
+    exit_code = 2
 
 
 class ServiceError(RulebookError):

@@ -16,6 +16,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from rules.store import Database, upgrade
+from tests.logcapture import json_logs  # noqa: F401  (a fixture for every test)
 
 PG_URL = os.environ.get("RULEBOOK_TEST_POSTGRES_URL")
 TABLES = (

@@ -11,7 +11,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -61,19 +61,26 @@ def workers(pid: int, expected: int) -> list[int]:
 
 @contextmanager
 def serving(
-    db_url: str, home: Path, workers: int = 2, log: Path | None = None
+    db_url: str,
+    home: Path,
+    workers: int = 2,
+    log: Path | None = None,
+    env: Mapping[str, str] | None = None,
+    access_log: bool = False,
+    args: tuple[str, ...] = (),
 ) -> Iterator[tuple[subprocess.Popen[str], int]]:
     """``rulebook serve`` on ``db_url`` (it migrates first), its instance folder and working
-    directory in ``home``; yields the process and its port once ``/healthz`` answers. Its
-    output goes to ``log`` when given (a long run would fill a pipe nobody reads), else to
-    pipes read at the end."""
+    directory in ``home``, ``env`` added to its environment, ``args`` to its flags; yields the
+    process and its port once ``/healthz`` answers. Its output goes to ``log`` when given (a
+    long run would fill a pipe nobody reads), else to pipes read at the end."""
     port = free_port()
     home.mkdir(parents=True, exist_ok=True)
-    env = {"PATH": "/usr/bin:/bin", "RULEBOOK_INSTANCE_PATH": str(home / "instance")}
-    args = [str(RULEBOOK), "serve", "--port", str(port), "--workers", str(workers)]
+    env = {"PATH": "/usr/bin:/bin", "RULEBOOK_INSTANCE_PATH": str(home / "instance"), **(env or {})}
+    command = [str(RULEBOOK), "serve", "--port", str(port), "--workers", str(workers), *args]
+    access = "--access-log" if access_log else "--no-access-log"
     output = None if log is None else log.open("w")
     proc = subprocess.Popen(
-        [*args, "--no-access-log", "--database-url", db_url],
+        [*command, access, "--database-url", db_url],
         cwd=home,
         env=env,
         stdout=subprocess.PIPE if output is None else output,

@@ -6,12 +6,21 @@ Makefile uses; pip's cache makes it quick) and runs ``rulebook db upgrade``, ``r
 create``, ``decide``, ``demo load`` and ``serve`` in a temporary folder with no RULEBOOK_*
 variables, so nothing can come from the source checkout. It runs in an xdist group of its
 own so that it does not hold up the other tests' worker for long.
+
+The wheel and its virtualenv are made by ``deploy/build.sh``, the script the Dockerfile runs;
+the container test runs the script's remaining step (the instance folder) and then what the
+image runs: compose's migration command, the image's CMD with its ENV, and its HEALTHCHECK
+command until it passes. No container runtime is needed: the image differs from this only by
+its base image.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import pwd
+import re
+import shlex
 import shutil
 import signal
 import socket
@@ -24,11 +33,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from rules.store.migrate import MIGRATIONS_PACKAGE
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCES = ("rules", "proposer", "review_app")
+BUILD = ROOT / "deploy" / "build.sh"  # the container's build steps
 STEP_TIMEOUT = 240  # seconds for one step (an install from pip's cache takes far less)
 NOT_SOURCE = (".git", ".venv", "build", "dist", "instance", "*.egg-info", "__pycache__", ".*_cache")
 
@@ -74,23 +85,19 @@ def _get(url: str) -> tuple[int, Any]:
 
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A fresh virtualenv with the built wheel installed; its ``bin`` folder."""
+    """A fresh virtualenv with the built wheel installed, made by the container's build
+    script (deploy/build.sh, as the Dockerfile runs it); its ``bin`` folder."""
     where = tmp_path_factory.mktemp("wheel")
     # Built from a copy of the tree, so that the build leaves nothing in the checkout.
-    source, dist = where / "source", where / "dist"
+    source, dist, venv = where / "source", where / "dist", where / "venv"
     shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(*NOT_SOURCE))
-    wheel_build = [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(dist)]
-    _run([*wheel_build, str(source)], where)
-    (wheel,) = dist.glob("rulebook-*.whl")
-    venv = where / "venv"
-    _run([sys.executable, "-m", "venv", str(venv)], where)
-    pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "-q"]
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(where), "PYTHON": sys.executable}
     # The locked, hashed tree (as make run and the container install it), then the wheel.
-    requirements = ROOT / "requirements"
-    _run([*pip, "--require-hashes", "-r", str(requirements / "build.txt")], where)
-    locked = ["--require-hashes", "--no-build-isolation", "-r", str(requirements / "lock.txt")]
-    _run([*pip, *locked], where)
-    _run([*pip, "--no-deps", str(wheel)], where)
+    _run(["sh", str(BUILD), "venv", str(venv), str(ROOT / "requirements")], where, env)
+    _run(["sh", str(BUILD), "wheel", str(venv), str(source), str(dist)], where, env)
+    (wheel,) = dist.glob("rulebook-*.whl")
+    assert wheel.name.startswith("rulebook-0.1.0-py3-none-any")
+    _run(["sh", str(BUILD), "app", str(venv), str(dist)], where, env)
     return venv / "bin"
 
 
@@ -157,3 +164,114 @@ def _serve(rulebook: str, work: Path, env: dict[str, str]) -> None:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
     assert server.returncode == 0
+
+
+def dockerfile() -> list[tuple[str, str]]:
+    """The Dockerfile's instructions, ``(INSTRUCTION, arguments)``, continuations joined."""
+    text = (ROOT / "Dockerfile").read_text(encoding="utf-8")
+    joined = re.sub(r"\\\n\s*", " ", text)
+    found = []
+    for line in joined.splitlines():
+        if line.strip() and not line.lstrip().startswith("#"):
+            word, _, rest = line.strip().partition(" ")
+            found.append((word.upper(), rest.strip()))
+    return found
+
+
+def build_steps() -> list[list[str]]:
+    """Each ``deploy/build.sh`` call the Dockerfile makes, as its words after the script."""
+    steps = []
+    for word, rest in dockerfile():
+        if word == "RUN":
+            for command in rest.split("&&"):
+                words = shlex.split(command)
+                if any(w.endswith("build.sh") for w in words):
+                    at = next(i for i, w in enumerate(words) if w.endswith("build.sh"))
+                    steps.append(words[at + 1 :])
+    return steps
+
+
+def _image_env(**changes: str) -> dict[str, str]:
+    env = {}
+    for word, rest in dockerfile():
+        if word == "ENV":
+            name, _, value = rest.partition("=")
+            env[name] = value
+    return env | changes
+
+
+def _healthy(command: str, env: dict[str, str]) -> bool:
+    done = subprocess.run(["sh", "-c", command], env=env, capture_output=True, timeout=30)
+    return done.returncode == 0
+
+
+@pytest.mark.slow
+@pytest.mark.xdist_group("wheel")
+def test_the_image_build_steps_run_migrate_and_serve_a_healthy_instance(
+    installed: Path, tmp_path: Path
+) -> None:
+    """What the image is: the fixture ran build.sh's venv, wheel and app steps; here its
+    layout step, then compose's migration command and the image's CMD with the image's
+    ENV (paths moved into tmp_path), until the image's HEALTHCHECK command passes."""
+    steps = build_steps()
+    assert [s[0] for s in steps] == ["venv", "wheel", "app", "layout"]
+    assert steps[-1][2:] == ["rulebook"]  # the image's non-root user
+    instructions = dict(dockerfile())  # the last of each instruction (the runtime stage)
+    assert instructions["USER"] == "rulebook"
+    assert len([w for w, _ in dockerfile() if w == "FROM"]) == 2  # multi-stage
+
+    home = tmp_path / "var-lib-rulebook"
+    owner = "nobody" if os.geteuid() == 0 and _user_exists("nobody") else ""
+    _run(["sh", str(BUILD), "layout", str(home), *([owner] if owner else [])], tmp_path)
+    assert home.stat().st_mode & 0o777 == 0o700
+    if owner:
+        assert pwd.getpwuid(home.stat().st_uid).pw_name == owner
+
+    port = _free_port()
+    env = _image_env(
+        PATH=f"{installed}:/usr/bin:/bin",
+        HOME=str(tmp_path),
+        RULEBOOK_HOME=str(home),
+        RULEBOOK_HOST="127.0.0.1",
+        RULEBOOK_PORT=str(port),
+    )
+    assert env["RULEBOOK_LOG_FORMAT"] == "json"
+    healthcheck = instructions["HEALTHCHECK"].split(" CMD ", 1)[1]
+    assert not _healthy(healthcheck, env)  # nothing is listening yet: the check can fail
+
+    compose = yaml.safe_load((ROOT / "compose.yaml").read_text(encoding="utf-8"))
+    _run(compose["services"]["migrate"]["command"], tmp_path, env)
+    assert (home / "rulebook.sqlite3").is_file()
+
+    log = tmp_path / "serve.log"
+    with log.open("w") as out:
+        server = subprocess.Popen(
+            json.loads(instructions["CMD"]),
+            cwd=home,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        deadline = time.monotonic() + 60
+        while not _healthy(healthcheck, env):
+            assert server.poll() is None, log.read_text()
+            assert time.monotonic() < deadline, "the HEALTHCHECK never passed"
+            time.sleep(0.3)
+        status, ready = _get(f"http://127.0.0.1:{port}/readyz")
+        assert (status, ready["status"]) == (200, "ready")  # migrated by compose's command
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
+    assert server.returncode == 0, log.read_text()
+    lines = [json.loads(line) for line in log.read_text().splitlines()]  # json, one a line
+    assert any(line["logger"] == "gunicorn.access" for line in lines)
+
+
+def _user_exists(name: str) -> bool:
+    try:
+        pwd.getpwnam(name)
+    except KeyError:
+        return False
+    return True

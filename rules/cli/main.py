@@ -18,7 +18,8 @@ import click
 from rules.cli.dmn import dmn
 from rules.cli.lazy import LazyGroup
 from rules.cli.output import echo_json, fail, json_option, load_document_file, parse_facts
-from rules.errors import RulebookError
+from rules.errors import RulebookError, SettingsError
+from rules.logs import configure_cli
 
 __all__ = ["COMMANDS", "ENTRY_POINT_GROUP", "RULESET_COMMANDS", "main"]
 
@@ -51,6 +52,10 @@ RULESET_COMMANDS = {
 @click.version_option(package_name="rulebook")
 def main() -> None:
     """Rulebook: a governed decision service."""
+    try:
+        configure_cli()  # RULEBOOK_LOG_LEVEL, RULEBOOK_LOG_FORMAT (rules.logs)
+    except SettingsError as exc:
+        fail(exc, as_json=False)
 
 
 @main.group(cls=LazyGroup, lazy=RULESET_COMMANDS)

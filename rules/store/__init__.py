@@ -1,7 +1,8 @@
 """The system of record's store: the database handle, the tables and the services on them.
 
 - :mod:`~rules.store.database`: :class:`Database` (an engine and sessions for one URL), the
-  default URL and the instance folder;
+  default URL and the instance folder; :mod:`~rules.store.pool`: its pool and time-outs
+  from the environment (:class:`PoolSettings`);
 - :mod:`~rules.store.extension`: ``init_app``, which gives a Flask app its database and the
   services bound to it (Flask's ``init_app`` pattern), and the accessors views use;
 - :mod:`~rules.store.migrate`: Alembic's configuration and ``upgrade``;
@@ -28,9 +29,11 @@ from __future__ import annotations
 
 from rules.store.database import Database, default_url, instance_path
 from rules.store.migrate import migrations_config, upgrade
+from rules.store.pool import PoolSettings
 
 __all__ = [
     "Database",
+    "PoolSettings",
     "default_url",
     "instance_path",
     "migrations_config",

@@ -13,6 +13,7 @@ import os
 import select
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,8 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
+
+from rules.store.pool import PoolSettings
 
 __all__ = [
     "HOME_ENV",
@@ -74,7 +77,7 @@ def _discard_lost(dbapi_conn: Any, _record: Any, _proxy: Any) -> None:
         raise DisconnectionError("the server closed this pooled connection")
 
 
-def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+def _sqlite_pragmas(busy_ms: int, dbapi_conn: Any, _record: Any) -> None:
     # Let SQLAlchemy emit BEGIN itself (pysqlite's own transaction handling is off), so a
     # writer takes the lock at BEGIN IMMEDIATE rather than failing to upgrade a read lock.
     dbapi_conn.isolation_level = None
@@ -82,7 +85,7 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.execute("PRAGMA foreign_keys = ON")
     cur.execute("PRAGMA journal_mode = WAL")
     cur.execute("PRAGMA synchronous = NORMAL")
-    cur.execute("PRAGMA busy_timeout = 30000")
+    cur.execute(f"PRAGMA busy_timeout = {int(busy_ms)}")
     cur.close()
 
 
@@ -91,23 +94,39 @@ def _sqlite_begin(conn: Any) -> None:
 
 
 class Database:
-    """An engine and a session factory for one database URL."""
+    """An engine and a session factory for one database URL; the pool and time-outs are
+    ``pool_settings`` (default: from the environment, :mod:`rules.store.pool`) unless
+    ``engine_options`` set them."""
 
-    def __init__(self, url: str | None = None, **engine_options: Any) -> None:
+    def __init__(
+        self,
+        url: str | None = None,
+        pool_settings: PoolSettings | None = None,
+        **engine_options: Any,
+    ) -> None:
         self.url = url or default_url()
         parsed = make_url(self.url)
         self.dialect = parsed.get_backend_name()
+        self.pool_settings = PoolSettings.from_env() if pool_settings is None else pool_settings
+        own_pool = "poolclass" in engine_options
+        found = parsed.query.get("options")
+        url_options = " ".join(found) if isinstance(found, tuple) else found
+        for key, value in self.pool_settings.engine_options(
+            self.dialect, own_pool, url_options
+        ).items():
+            engine_options.setdefault(key, value)
         if self.dialect == "sqlite":
             if parsed.database and parsed.database != ":memory:":
                 Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-            engine_options.setdefault("connect_args", {"timeout": 30})
         else:
             # No pre-ping round trip (it would cost every request one): a checkout looks at the
             # socket instead (_discard_lost), and a disconnect error invalidates the whole pool.
             engine_options.setdefault("pool_recycle", 1800)
         self.engine: Engine = create_engine(self.url, **engine_options)
         if self.dialect == "sqlite":
-            event.listen(self.engine, "connect", _sqlite_pragmas)
+            event.listen(
+                self.engine, "connect", partial(_sqlite_pragmas, self.pool_settings.sqlite_busy_ms)
+            )
             event.listen(self.engine, "begin", _sqlite_begin)
         else:
             event.listen(self.engine, "checkout", _discard_lost)

@@ -15,6 +15,7 @@ from proposer.llm import TOOLS, Budget, Gateway, LlmSettings, ToolOutcome
 from proposer.llm.views import UNTRUSTED, WITHHELD
 from rules.store import Database
 from rules.store.models import Proposal
+from tests.logcapture import Lines
 from tests.proposer.llm.conftest import GOOD_OPS, GOOD_RULE, INJECTION, NAME, PII_NAMES, Log, count
 
 pytestmark = pytest.mark.usefixtures("log")
@@ -294,3 +295,12 @@ def test_whatever_the_model_sends_the_gateway_answers_in_json(
     if not out.allowed:
         assert out.reason
         assert body["denied"] == out.reason
+
+
+def test_each_verdict_is_logged_at_info_and_emitted(db: Database, json_logs: Lines) -> None:
+    """The allow/deny lines are INFO records: Rulebook's logging (as serve and the CLI
+    configure it) emits them; Python's last-resort handler would drop them."""
+    _call(db, "read_cases", {"decision_id": 1})
+    (line,) = [line for line in json_logs() if line["logger"] == "rulebook.llm.gateway"]
+    assert line["level"] == "INFO"
+    assert f"{NAME} 'read_cases' deny" in line["message"]

@@ -1,0 +1,61 @@
+"""The database pool and time-outs from the environment (:mod:`rules.store.pool`), on real
+SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import pool, text
+from sqlalchemy.exc import OperationalError
+
+from rules.errors import SettingsError
+from rules.store import Database, PoolSettings
+
+
+def test_defaults_are_sqlalchemys_and_none_for_the_timeouts() -> None:
+    found = PoolSettings.from_env({})
+    assert (found.pool_size, found.max_overflow, found.pool_timeout) == (5, 10, 30.0)
+    assert (found.statement_timeout_ms, found.lock_timeout_ms, found.sqlite_busy_ms) == (
+        0,
+        None,
+        30000,
+    )
+
+
+def test_bad_values_name_each_variable() -> None:
+    env = {"RULEBOOK_DB_POOL_SIZE": "0", "RULEBOOK_DB_STATEMENT_TIMEOUT_MS": "5s"}
+    with pytest.raises(SettingsError) as caught:
+        PoolSettings.from_env(env)
+    assert [p.location for p in caught.value.problems] == [
+        "RULEBOOK_DB_POOL_SIZE",
+        "RULEBOOK_DB_STATEMENT_TIMEOUT_MS",
+    ]
+    assert "'5s' is not a whole number of milliseconds" in str(caught.value)
+
+
+def test_the_environment_reaches_the_engine(db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RULEBOOK_DB_POOL_SIZE", "3")
+    monkeypatch.setenv("RULEBOOK_DB_MAX_OVERFLOW", "1")
+    monkeypatch.setenv("RULEBOOK_DB_LOCK_TIMEOUT_MS", "1500")
+    monkeypatch.setenv("RULEBOOK_DB_STATEMENT_TIMEOUT_MS", "200")
+    db = Database(db_url)
+    try:
+        with db.engine.connect() as conn:
+            if db.dialect == "sqlite":
+                assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 1500
+                return
+            assert conn.exec_driver_sql("SHOW lock_timeout").scalar() == "1500ms"
+            assert conn.exec_driver_sql("SHOW statement_timeout").scalar() == "200ms"
+            # the URL's own options (the test schema's search_path) are kept
+            assert "rb_test_" in str(conn.exec_driver_sql("SHOW search_path").scalar())
+            with pytest.raises(OperationalError, match="statement timeout"):
+                conn.execute(text("SELECT pg_sleep(2)"))
+        assert (db.engine.pool.size(), db.engine.pool._max_overflow) == (3, 1)  # type: ignore[attr-defined]
+    finally:
+        db.dispose()
+
+
+def test_an_engine_with_its_own_pool_class_keeps_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RULEBOOK_DB_POOL_SIZE", "3")
+    db = Database("postgresql+psycopg://nobody@127.0.0.1:1/none", poolclass=pool.NullPool)
+    assert isinstance(db.engine.pool, pool.NullPool)
+    db.dispose()
