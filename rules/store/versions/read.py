@@ -43,10 +43,19 @@ def version_info(name: str, row: Version, active_number: int | None) -> VersionI
     )
 
 
-def find_ruleset(session: Session, name: str, lock: bool = False) -> Ruleset:
+def find_ruleset(
+    session: Session, name: str, lock: bool = False, *, activating: bool = False
+) -> Ruleset:
     """The ruleset's row (for the store's writers); NotFoundError with a "did you mean"."""
     query = select(Ruleset).where(Ruleset.name == name)
-    if lock:
+    if activating:
+        # FOR UPDATE: a decision's guarded INSERT reads this row FOR KEY SHARE
+        # (rules.store.decisions.writers.insert_statement), so it waits for the activation to
+        # commit and then sees the new active version: "active at T" agrees exactly with the
+        # recorded decisions. Taken after the audit chain's lock (rules.store.versions.write
+        # _activate; a caller's transaction that decides takes that lock first too).
+        query = query.with_for_update()
+    elif lock:
         # FOR NO KEY UPDATE: serialises version writers, but not the FOR KEY SHARE lock that
         # inserting a decision (a foreign key to this row) takes. With FOR UPDATE, a
         # transaction that appends to the audit chain and then decides would deadlock with

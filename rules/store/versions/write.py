@@ -71,6 +71,9 @@ def _activate(
 ) -> ActivationInfo:
     previous = ruleset.active_number
     audit.lock_head(session)  # before the insert: activation ids follow chain order
+    # Then the row FOR UPDATE, which a decision's guarded INSERT (FOR KEY SHARE) waits for:
+    # no decision records the old version with a time after this one's.
+    find_ruleset(session, ruleset.name, activating=True)
     at = utcnow()
     session.add(
         Activation(
