@@ -121,8 +121,8 @@ def insert_statement(dialect: str, guarded: bool, share: bool = True) -> Insert:
 
     A guarded INSERT also reads the ruleset's row FOR KEY SHARE (``share``; PostgreSQL), the
     lock its foreign key takes anyway (FOR SHARE, which every decision would add to the row,
-    gave about half the throughput in back-to-back bench.http runs): an activation in progress holds that
-    row FOR UPDATE from before it stamps its time until it commits, so the INSERT waits for
+    gave about half the throughput in back-to-back bench.http runs): an activation in
+    progress holds that row FOR UPDATE from before it stamps its time until it commits, so the INSERT waits for
     it, then re-reads the row and, the version no
     longer active, writes nothing. A decision is stamped before its INSERT; so every decision
     recorded with a version is stamped before the next activation's time, and every decision
