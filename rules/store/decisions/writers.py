@@ -122,11 +122,11 @@ def insert_statement(dialect: str, guarded: bool, share: bool = True) -> Insert:
     A guarded INSERT also reads the ruleset's row FOR KEY SHARE (``share``; PostgreSQL), the
     lock its foreign key takes anyway (FOR SHARE, which every decision would add to the row,
     gave about half the throughput in back-to-back bench.http runs): an activation in
-    progress holds that row FOR UPDATE from before it stamps its time until it commits, so the INSERT waits for
-    it, then re-reads the row and, the version no
-    longer active, writes nothing. A decision is stamped before its INSERT; so every decision
-    recorded with a version is stamped before the next activation's time, and every decision
-    made after it is stamped after (it read the new version once that had committed):
+    progress holds that row FOR UPDATE from before it stamps its time until it commits, so
+    the INSERT waits for it, then re-reads the row and, the version no longer active, writes
+    nothing. A decision is stamped before its INSERT; so every decision recorded with a
+    version is stamped before the next activation's time, and every decision made after it
+    is stamped after (it read the new version once that had committed):
     "which version was active at T" agrees exactly with the recorded decisions."""
     table = Decision.__table__
     if not isinstance(table, Table):  # pragma: no cover - a declarative model's table
