@@ -47,7 +47,7 @@ check: $(BIN)/.dev-installed /usr/bin/chromium  ## format check, lint, types, te
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
 	$(BIN)/mypy
-	$(BIN)/pytest -n 2 --dist loadgroup -q
+	$(BIN)/pytest -n 2 --dist loadgroup -q --durations=15
 
 # The browser tests drive Debian's Chromium through Playwright (never `playwright install`).
 /usr/bin/chromium:
