@@ -8,6 +8,7 @@ from datetime import timedelta, timezone
 from typing import Any
 
 import pytest
+from sqlalchemy import text
 
 from rules import audit
 from rules.errors import ConflictError, InvalidRequestError, NotFoundError
@@ -233,3 +234,18 @@ def test_diff_reports_added_removed_changed_and_moved_rules(db: Database) -> Non
         (),
     )
     assert (same.added, same.removed, same.changed, same.moved, same.text) == ((), (), (), (), "")
+
+
+def test_a_document_identical_to_a_parent_stored_under_the_older_hash_is_a_no_op(
+    db: Database,
+) -> None:
+    """A version stored before the canonical form became RFC 8785 keeps the hash it was
+    stored with (a document with exponent-form floats hashes differently now): resubmitting
+    the same document is still "identical", not a new version."""
+    _create(db)
+    with db.engine.begin() as conn:  # version 1 as the older code stored it: another hash
+        conn.execute(text("UPDATE versions SET hash = :h WHERE number = 1"), {"h": "e" * 64})
+    before = _counts(db)
+    with pytest.raises(ConflictError, match="identical"), db.session() as s:
+        versions.create_version(s, NAME, mortgage(), base=1, actor="user:ann", proposal_id=None)
+    assert _counts(db) == before
