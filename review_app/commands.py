@@ -18,6 +18,7 @@ import shutil
 import signal
 import tempfile
 from collections.abc import Callable, Mapping
+from dataclasses import fields
 from typing import Any
 
 import click
@@ -36,6 +37,7 @@ from rules import logs, store
 from rules.cli.output import fail
 from rules.cli.service import database_error, show_url
 from rules.errors import RulebookError
+from rules.store import pool
 
 __all__ = ["DEFAULT_THREADS", "default_workers", "gunicorn_options", "serve", "write_problem"]
 
@@ -161,39 +163,33 @@ def _prepare(url: str) -> str | None:
     return folder
 
 
-# serve's flags for the database settings (rules.store.pool): each sets its variable for the
-# workers, which read it when they build their app.
+# serve's flags for the database settings (rules.store.pool, which holds their variables and
+# bounds): each sets its variable for the workers, which read it when they build their app.
+DB_HELP = {
+    "pool_size": "Connections each worker keeps open",
+    "max_overflow": "Extra connections a worker may open under load",
+    "pool_timeout": "Seconds a request waits for a free connection",
+    "connect_timeout": "Seconds to open a PostgreSQL connection",
+    "statement_timeout_ms": "PostgreSQL statement_timeout, ms; 0: none",
+    "lock_timeout_ms": "PostgreSQL lock_timeout, ms (0: none); SQLite's busy timeout",
+}
+DB_DEFAULTS: dict[str, Any] = {f.name: f.default for f in fields(pool.PoolSettings)}
+
+
+def _db_default(name: str) -> str:
+    default = DB_DEFAULTS[name]
+    if default is None:  # each database's own
+        return f"0; SQLite {pool.SQLITE_BUSY_MS}"
+    return f"{default:g}"
+
+
 DB_FLAGS = {
-    "db_pool_size": (
-        "RULEBOOK_DB_POOL_SIZE",
-        click.IntRange(1, 1000),
-        "Connections each worker keeps open [default: 5]",
-    ),
-    "db_max_overflow": (
-        "RULEBOOK_DB_MAX_OVERFLOW",
-        click.IntRange(0, 1000),
-        "Extra connections a worker may open under load [default: 10]",
-    ),
-    "db_pool_timeout": (
-        "RULEBOOK_DB_POOL_TIMEOUT",
-        click.FloatRange(0.1, 3600),
-        "Seconds a request waits for a free connection [default: 30]",
-    ),
-    "db_connect_timeout": (
-        "RULEBOOK_DB_CONNECT_TIMEOUT",
-        click.IntRange(1, 3600),
-        "Seconds to open a PostgreSQL connection [default: 10]",
-    ),
-    "db_statement_timeout_ms": (
-        "RULEBOOK_DB_STATEMENT_TIMEOUT_MS",
-        click.IntRange(0, 86_400_000),
-        "PostgreSQL statement_timeout, ms; 0: none [default: 0]",
-    ),
-    "db_lock_timeout_ms": (
-        "RULEBOOK_DB_LOCK_TIMEOUT_MS",
-        click.IntRange(0, 86_400_000),
-        "PostgreSQL lock_timeout, ms (0: none); SQLite's busy timeout [default: 0; SQLite 30000]",
-    ),
+    f"db_{name}": (
+        s.env,
+        click.IntRange(int(s.low), int(s.high)) if s.integer else click.FloatRange(s.low, s.high),
+        f"{DB_HELP[name]} [default: {_db_default(name)}]",
+    )
+    for name, s in pool.SETTINGS.items()
 }
 
 

@@ -23,23 +23,37 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, fields
+from typing import Any, NamedTuple
 
 from rules.environ import EnvReader
 
-__all__ = ["ENV", "PoolSettings"]
+__all__ = ["ENV", "SETTINGS", "PoolSettings", "Setting"]
 
-ENV = {
-    "pool_size": "RULEBOOK_DB_POOL_SIZE",
-    "max_overflow": "RULEBOOK_DB_MAX_OVERFLOW",
-    "pool_timeout": "RULEBOOK_DB_POOL_TIMEOUT",
-    "connect_timeout": "RULEBOOK_DB_CONNECT_TIMEOUT",
-    "statement_timeout_ms": "RULEBOOK_DB_STATEMENT_TIMEOUT_MS",
-    "lock_timeout_ms": "RULEBOOK_DB_LOCK_TIMEOUT_MS",
-}
 SQLITE_BUSY_MS = 30_000
 DAY_MS = 86_400_000
+
+
+class Setting(NamedTuple):
+    """One database setting: its variable, the values it may take and its unit (the one
+    place the environment reader and ``serve``'s flags take them from)."""
+
+    env: str
+    low: float
+    high: float
+    unit: str
+    integer: bool = True
+
+
+SETTINGS = {
+    "pool_size": Setting("RULEBOOK_DB_POOL_SIZE", 1, 1000, "connections"),
+    "max_overflow": Setting("RULEBOOK_DB_MAX_OVERFLOW", 0, 1000, "connections"),
+    "pool_timeout": Setting("RULEBOOK_DB_POOL_TIMEOUT", 0.1, 3600, "seconds", integer=False),
+    "connect_timeout": Setting("RULEBOOK_DB_CONNECT_TIMEOUT", 1, 3600, "seconds"),
+    "statement_timeout_ms": Setting("RULEBOOK_DB_STATEMENT_TIMEOUT_MS", 0, DAY_MS, "milliseconds"),
+    "lock_timeout_ms": Setting("RULEBOOK_DB_LOCK_TIMEOUT_MS", 0, DAY_MS, "milliseconds"),
+}
+ENV = {name: setting.env for name, setting in SETTINGS.items()}
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,21 +72,20 @@ class PoolSettings:
         """Settings from ``environ`` (default: the process environment); SettingsError naming
         each variable that is not valid."""
         r = EnvReader(os.environ if environ is None else environ, "the database settings")
-        lock = r.raw(ENV["lock_timeout_ms"])
-        settings = cls(
-            pool_size=r.integer(ENV["pool_size"], 5, 1, 1000, "connections"),
-            max_overflow=r.integer(ENV["max_overflow"], 10, 0, 1000, "connections"),
-            pool_timeout=r.number(ENV["pool_timeout"], 30.0, 0.1, 3600, "seconds"),
-            connect_timeout=r.integer(ENV["connect_timeout"], 10, 1, 3600, "seconds"),
-            statement_timeout_ms=r.integer(
-                ENV["statement_timeout_ms"], 0, 0, DAY_MS, "milliseconds"
-            ),
-            lock_timeout_ms=None
-            if lock is None
-            else r.integer(ENV["lock_timeout_ms"], 0, 0, DAY_MS, "milliseconds"),
-        )
+        defaults: dict[str, Any] = {f.name: f.default for f in fields(cls)}
+        values: dict[str, Any] = {}
+        for name, s in SETTINGS.items():
+            default = defaults[name]
+            if default is None:  # each database's own unless the variable is set
+                if r.raw(s.env) is None:
+                    continue
+                default = 0
+            if s.integer:
+                values[name] = r.integer(s.env, default, int(s.low), int(s.high), s.unit)
+            else:
+                values[name] = r.number(s.env, default, s.low, s.high, s.unit)
         r.check()
-        return settings
+        return cls(**values)
 
     @property
     def sqlite_busy_ms(self) -> int:
