@@ -64,12 +64,13 @@ def echo_json(data: Any) -> None:
     click.echo(json.dumps(data, indent=2, ensure_ascii=False, sort_keys=False))
 
 
-def parse_facts(text: str, as_json: bool) -> Any:
+def parse_facts(text: str, as_json: bool, field: str = "facts") -> Any:
+    """The JSON of option ``--<field>`` (text, or ``@FILE``); a clear error naming it."""
     source = text
     if text.startswith("@"):
         source = read_bytes(text[1:]).decode("utf-8")
     try:
         return json.loads(source)
     except json.JSONDecodeError as exc:
-        problem = Problem("RB400", "facts", f"not valid JSON: {exc.msg} at column {exc.colno}")
-        fail(RulebookError("--facts must be a JSON object", [problem]), as_json)
+        problem = Problem("RB400", field, f"not valid JSON: {exc.msg} at column {exc.colno}")
+        fail(RulebookError(f"--{field} must be a JSON object", [problem]), as_json)

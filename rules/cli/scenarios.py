@@ -28,7 +28,9 @@ def scenarios() -> None:
 @scenarios.command("add")
 @click.argument("name")
 @click.option("--facts", "facts_text", required=True, help="JSON object, or @FILE.")
-@click.option("--expect", "expect_text", required=True, help="JSON object of expected outputs.")
+@click.option(
+    "--expect", "expect_text", required=True, help="JSON object of expected outputs, or @FILE."
+)
 @click.option("--id", "key", help="The scenario's id (default: the next s<N>).")
 @click.option("--note", help="Why this case matters.")
 @service_command
@@ -37,7 +39,7 @@ def add(
 ) -> None:
     """Add a test scenario to ruleset NAME (an audit event)."""
     facts = parse_facts(facts_text, cli.as_json)
-    expect = parse_facts(expect_text, cli.as_json)
+    expect = parse_facts(expect_text, cli.as_json, "expect")
     with cli.session() as session:
         added = store.add_scenario(
             session, name, facts, expect, actor=cli.actor, key=key, note=note

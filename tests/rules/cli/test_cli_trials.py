@@ -39,6 +39,10 @@ def test_scenarios_add_import_list_run(db_url: str, tmp_path: Path) -> None:
     bad = run(db_url, "scenarios", "add", NAME, "--facts", "{}", "--expect", '{"outcom": 1}')
     assert bad.exit_code == 1
     assert "did you mean 'outcome'" in bad.output
+    broken = run(db_url, "scenarios", "add", NAME, "--facts", "{}", "--expect", "{outcome")
+    assert broken.exit_code == 1
+    assert "--expect must be a JSON object" in broken.output
+    assert "RB400 expect: not valid JSON" in broken.output
 
 
 def test_shadow_start_report_stop(db_url: str) -> None:
