@@ -78,11 +78,18 @@ class ShadowRunner:
         self._closing = threading.Event()
 
     def observe(self, records: Sequence[DecisionRecord]) -> None:
-        """Hand committed live decisions to the worker; never raises, never waits."""
+        """Hand committed live decisions to the worker; never raises, never waits. A decision
+        of a ruleset the worker looked up less than ``ttl`` ago and found without a shadow is
+        not handed over: with no shadow running, the request thread does no more than this
+        look-up in a dict."""
         try:
-            if self._thread is None:
-                self._start()
+            now = time.monotonic()
             for record in records:
+                cached = self._targets.get(record.ruleset)
+                if cached is not None and cached[1] is None and cached[0] > now:
+                    continue  # no shadow for this ruleset, as of a moment ago
+                if self._thread is None:
+                    self._start()
                 self._queue.put_nowait(record)
         except queue.Full:
             self.dropped += 1

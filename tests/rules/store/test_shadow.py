@@ -97,3 +97,29 @@ def test_no_shadow_running_stores_nothing(db: Database) -> None:
     assert service.shadow is not None
     assert service.shadow.drain()
     assert count(db, "shadow_results") == 0
+
+
+def test_without_a_shadow_decisions_stay_on_the_request_thread(db: Database) -> None:
+    """Once the worker has found no shadow for the ruleset, decisions are not queued for it
+    (until the look-up is ``ttl`` old), and a shadow started then is seen after forget()."""
+    _create(db)
+    runner = ShadowRunner(db, ttl=3600)
+    service = decisions.DecisionService(db, shadow=runner)
+    service.decide(NAME, APPROVE, caller="app")  # queued: nothing is known yet
+    assert runner.drain()
+    processed: list[int] = []
+    process = runner._process
+    runner._process = lambda items: (processed.append(len(items)), process(items))[1]  # type: ignore[method-assign]
+    for _ in range(5):
+        service.decide(NAME, APPROVE, caller="app")
+    assert runner.drain()
+    assert processed == []  # the cached "no shadow" kept them off the worker
+    with db.session() as s:
+        start_shadow(s, NAME, version=2, actor="user:ann")
+    runner.forget()
+    service.decide(NAME, APPROVE, caller="app")
+    assert runner.drain()
+    assert processed == [1]
+    with db.session() as s:
+        assert shadow_report(s, NAME).seen == 1
+    runner.close()
