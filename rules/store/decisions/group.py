@@ -40,17 +40,19 @@ import psycopg
 from psycopg.pq import TransactionStatus
 from psycopg.types.json import Jsonb
 from sqlalchemy import Engine
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.exc import OperationalError as SAOperationalError
 
 from rules.errors import OutcomeUnknownError, UnavailableError
 from rules.store.database import connection_lost
 from rules.store.decisions.writers import (
+    COLUMNS,
     JSON_COLUMNS,
     NOT_RECORDED,
     OUTCOME_UNKNOWN,
     insert_statement,
 )
+from rules.store.models import Decision, Ruleset
 
 __all__ = [
     "MAX_GROUP",
@@ -243,6 +245,7 @@ class PostgresCommitter:
             guarded: str(insert_statement("postgresql", guarded).compile(dialect=engine.dialect))
             for guarded in (True, False)
         }
+        self._group_sql = group_statement(engine.dialect)
         self._dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
         self._lock = threading.Lock()
         self._idle: list[psycopg.Connection[Any]] = []  # one per group committing at once
@@ -280,6 +283,19 @@ class PostgresCommitter:
             if len(items) == 1:  # alone: the statement is its own transaction, one round trip
                 values, guarded = items[0]
                 rows = [conn.execute(self._sql[guarded], _args(values), prepare=True).fetchone()]
+            elif all(values.get("request_id") is not None for values, _ in items):
+                # One statement for the whole group (its own transaction): a third of the
+                # server's work per decision of one INSERT each (see group_statement).
+                found = {
+                    (ruleset_id, request_id): new_id
+                    for new_id, ruleset_id, request_id in conn.execute(
+                        self._group_sql, _group_args(items), prepare=True
+                    )
+                }
+                rows = [
+                    _row(found.get((values["ruleset_id"], values["request_id"])))
+                    for values, _ in items
+                ]
             else:  # BEGIN, the INSERTs and COMMIT sent together (pipeline mode)
                 with conn.pipeline():
                     conn.execute("BEGIN")
@@ -309,6 +325,50 @@ class PostgresCommitter:
         with self._lock:
             if conn in self._all:  # not closed meanwhile (the database disposed)
                 self._idle.append(conn)
+
+
+def group_statement(dialect: Dialect) -> str:
+    """One INSERT of a whole group (PostgreSQL), each member a row of the arrays it is given
+    (``unnest``, in the group's order, so ids follow it), with each row's own guard (a guarded
+    row only while its version is the ruleset's active one; the row read FOR KEY SHARE, as
+    :func:`~rules.store.decisions.writers.insert_statement` does) and the same ON CONFLICT.
+    It returns ``(id, ruleset_id, request_id)`` of the rows written: every member must have a
+    request id, by which it finds its row (none: not written, as for the one-row statement).
+
+    One statement for N decisions instead of N: measured on this machine's PostgreSQL, about
+    65 µs of server time a decision in groups of 8 against 155 µs for 8 INSERTs in one
+    transaction and 215 µs for each its own (and half the client's time)."""
+    table = Decision.__table__
+    columns = [*COLUMNS, "guarded"]
+    types = {c: table.c[c].type.compile(dialect=dialect) for c in COLUMNS}
+    types["guarded"] = "BOOLEAN"
+    arrays = ", ".join(f"%({c})s::{types[c]}[]" for c in columns)
+    return (
+        f"INSERT INTO {Decision.__tablename__} ({', '.join(COLUMNS)}) "  # noqa: S608 - the model's names
+        f"SELECT {', '.join('u.' + c for c in COLUMNS)} "
+        f"FROM unnest({arrays}) WITH ORDINALITY AS u({', '.join(columns)}, ord) "
+        f"JOIN {Ruleset.__tablename__} AS r ON r.id = u.ruleset_id "
+        "AND (NOT u.guarded OR r.active_number = u.version_number) "
+        "ORDER BY u.ord FOR KEY SHARE OF r "
+        "ON CONFLICT (ruleset_id, request_id) DO NOTHING "
+        "RETURNING id, ruleset_id, request_id"
+    )
+
+
+def _group_args(items: Sequence[Item]) -> dict[str, list[Any]]:
+    """The group's column values as one array a column (JSON ones as jsonb)."""
+    args: dict[str, list[Any]] = {c: [] for c in COLUMNS}
+    for values, _ in items:
+        for c in COLUMNS:
+            args[c].append(values[c])
+    for c in JSON_COLUMNS:
+        args[c] = [Jsonb(v) for v in args[c]]
+    args["guarded"] = [guarded for _, guarded in items]
+    return args
+
+
+def _row(new_id: int | None) -> tuple[int] | None:
+    return None if new_id is None else (new_id,)
 
 
 def _args(values: dict[str, Any]) -> dict[str, Any]:

@@ -26,7 +26,8 @@ from rules.store import decisions, versions
 from rules.store.database import Database
 from rules.store.decisions import DecisionService
 from rules.store.decisions.group import GroupWriter
-from rules.store.models import Decision
+from rules.store.decisions.writers import decision_values
+from rules.store.models import Decision, utcnow
 from tests.rules.store.storecases import APPROVE, DECLINE, NAME, REFER, mortgage
 
 FACTS = (APPROVE, DECLINE, REFER)
@@ -227,3 +228,57 @@ def test_one_member_the_database_refuses_fails_alone(db: Database) -> None:
     failed = [i for i, r in enumerate(results) if isinstance(r, Exception)]
     assert failed == [2]
     assert _count(db) == n - 1
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+def test_a_group_with_request_ids_is_one_statement_and_each_member_gets_its_own_outcome(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PostgreSQL writes a group whose members all have request ids with one INSERT of every
+    row: each member still gets its own id (in the group's order), or None when its version
+    is no longer the active one (guarded) or its request id is taken; a pinned member (not
+    guarded) is written whatever is active."""
+    service, writer = _service(db, 2.0)
+    stored, _ = service.decide(NAME, APPROVE, request_id="taken", caller="p")
+    with db.session() as s:
+        target = service.target(NAME, session=s)
+    clean, result = service.engine.decide(target.doc, APPROVE)
+    stale = {"version_number": target.number + 1}  # not the active version
+    members = [
+        ("m0", {}, True),
+        ("taken", {}, True),  # already stored: not written again
+        ("m2", stale, True),  # guarded, its version not active: not written
+        ("m3", stale, False),  # pinned: written (with the version number it was given)
+        ("m4", {}, True),
+    ]
+    items = []
+    for rid, extra, guarded in members:
+        values = decision_values(target, clean, result, rid, "p", None, "api", utcnow())
+        items.append(({**values, **extra}, guarded))
+    sent: list[str] = []
+    execute = psycopg.Connection.execute
+
+    def counting(self: Any, query: Any, *args: Any, **kwargs: Any) -> Any:
+        sent.append(str(query))
+        return execute(self, query, *args, **kwargs)
+
+    monkeypatch.setattr(psycopg.Connection, "execute", counting)
+    ids = writer.committer.commit(items)
+    monkeypatch.undo()
+    assert len(sent) == 1
+    assert sent[0].startswith("INSERT INTO decisions")
+    assert ids[1] is None
+    assert ids[2] is None
+    written = [i for i in (ids[0], ids[3], ids[4]) if i is not None]
+    assert len(written) == 3
+    assert written == sorted(written)
+    assert stored.id < written[0]
+    with db.session() as s:
+        rows = {d.request_id: d for d in s.scalars(select(Decision))}
+    assert set(rows) == {"taken", "m0", "m3", "m4"}
+    assert [rows[r].id for r in ("m0", "m3", "m4")] == written
+    assert rows["m3"].version_number == target.number + 1
+    assert rows["m0"].outputs == stored.outputs
+    assert rows["m0"].facts == stored.facts
+    assert rows["m4"].decided_at == items[4][0]["decided_at"]
