@@ -20,7 +20,8 @@ After each Rulebook round the decisions table is counted: every 2xx answer must 
 Shadow mode is measured in the same run: ``rulebook_shadow`` is the same server with version 2
 running in shadow (``rulebook shadow start``), measured next to ``rulebook`` (no shadow), and
 ``shadow_ratio`` is its best round over ``rulebook``'s (target: at least 0.85, i.e. within
-15%); ``shadowed`` counts the shadow results stored during its round.
+15%); ``shadowed`` counts the shadow results stored for the decisions of its round, and
+``all_shadowed`` says whether every one of them has one.
 
     .venv/bin/python -m bench.http --servers rulebook,rulebook_shadow --rounds 3 \
         --out bench/results/http_shadow.json
@@ -226,12 +227,23 @@ def _shadow(url: str, name: str, on: bool) -> None:
     db.dispose()
 
 
-def _shadowed(url: str) -> int:
+def _last_decision(url: str) -> int:
     db = Database(url)
     with db.session() as s:
-        n = int(s.scalar(select(func.count()).select_from(ShadowResult)) or 0)
+        n = int(s.scalar(select(func.max(Decision.id))) or 0)
     db.dispose()
     return n
+
+
+def _shadowed(url: str, after: int) -> tuple[int, int]:
+    """The decisions recorded after decision ``after``, and how many of them the shadow
+    stored a result for."""
+    db = Database(url)
+    with db.session() as s:
+        made = int(s.scalar(select(func.count()).where(Decision.id > after)) or 0)
+        shadowed = int(s.scalar(select(func.count()).where(ShadowResult.decision_id > after)) or 0)
+    db.dispose()
+    return made, shadowed
 
 
 def _rounded(value: float) -> float | None:
@@ -316,11 +328,13 @@ def main() -> None:
             _shadow(url, name, label == "rulebook_shadow")
         try:
             _load(wrk, port, script, connections, 2.0)  # warm-up: compile the version
-            before, shadowed = (_count(url), _shadowed(url)) if rulebook else (0, 0)
+            before = _count(url) if rulebook else 0
+            last = _last_decision(url) if rulebook else 0
             result = _load(wrk, port, script, connections, duration)
             if label == "rulebook_shadow":
                 time.sleep(1.0)  # the shadow worker's last batch
-                result["shadowed"] = _shadowed(url) - shadowed
+                made, result["shadowed"] = _shadowed(url, last)
+                result["all_shadowed"] = result["shadowed"] == made
         finally:
             _stop(proc)
         if rulebook:
@@ -352,6 +366,7 @@ def main() -> None:
     floor = rps.get("bare_flask_insert", nan) / bare
     vs_insert = rps.get("rulebook", nan) / (rps.get("bare_flask_insert") or nan)
     shadow_ratio = rps["rulebook_shadow"] / rps["rulebook"] if "rulebook_shadow" in rps else None
+    all_shadowed = all(r.get("all_shadowed") for r in rounds.get("rulebook_shadow", []))
     paired = [  # round by round: shadow on over shadow off
         on["rps"] / off["rps"]
         for on, off in zip(
@@ -383,7 +398,8 @@ def main() -> None:
         "shadow_ratio_per_round": [round(r, 3) for r in paired],
         "shadow_ratio_median": round(sorted(paired)[len(paired) // 2], 3) if paired else None,
         "shadow_target": "rulebook_shadow >= 0.85 of rulebook (shadow on within 15% of off)",
-        "shadow_met": None if shadow_ratio is None else shadow_ratio >= 0.85,
+        "every_decision_shadowed": None if shadow_ratio is None else all_shadowed,
+        "shadow_met": None if shadow_ratio is None else shadow_ratio >= 0.85 and all_shadowed,
     }
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(report, indent=2) + "\n")
@@ -393,7 +409,10 @@ def main() -> None:
         f"rulebook / bare+insert {vs_insert:.2f}; every 2xx logged: {logged_ok} -> {args.out}"
     )
     if shadow_ratio is not None:
-        print(f"shadow on / off {shadow_ratio:.3f} (target >= 0.85); per round {paired}")
+        print(
+            f"shadow on / off {shadow_ratio:.3f} (target >= 0.85); per round "
+            f"{[round(r, 3) for r in paired]}; every decision shadowed: {all_shadowed}"
+        )
     shutil.rmtree(tmp, ignore_errors=True)
 
 

@@ -2,7 +2,8 @@
 
 The budget: a live decision pays one ``queue.put_nowait`` of a reference to its record, after
 it is committed; nothing else happens on the request thread. A worker thread (one per
-decision service, started on first use) takes decisions in batches, looks up the ruleset's
+decision service, started on first use) takes decisions in batches (up to ``batch``, waiting
+at most ``linger`` seconds for a batch to fill), looks up the ruleset's
 running shadow (cached for ``ttl`` seconds), evaluates each decision's facts under the shadow
 document and inserts the results in one transaction per batch. Whatever goes wrong in the
 worker (a shadow document that refuses the facts, an engine that raises, a database error) is
@@ -22,6 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from psycopg.types.json import Jsonb
 from sqlalchemy import Table, select
 from sqlalchemy.orm import Session
 
@@ -63,12 +65,14 @@ class ShadowRunner:
         *,
         evaluate: Evaluate = _evaluate,
         capacity: int = 10_000,
-        batch: int = 50,
+        batch: int = 200,
+        linger: float = 0.1,
         ttl: float = 1.0,
     ) -> None:
         self.db = db
         self.evaluate = evaluate
         self.batch = batch
+        self.linger = linger
         self.ttl = ttl
         self.dropped = 0
         self._queue: queue.Queue[DecisionRecord] = queue.Queue(capacity)
@@ -132,6 +136,13 @@ class ShadowRunner:
             except queue.Empty:
                 continue
             items = [first]
+            # Linger, then take what has queued meanwhile: a batch is one transaction (one
+            # commit, one fsync) however many decisions it holds, and the worker wakes once
+            # a batch, not once a decision. Woken for every decision, it paid a transaction
+            # and a thread switch each (about 420 µs of CPU a decision, measured in process,
+            # against 76 µs in batches of 50). Shadow results are not waited for.
+            if self.linger > 0:
+                self._closing.wait(self.linger)
             while len(items) < self.batch:
                 try:
                     items.append(self._queue.get_nowait())
@@ -174,8 +185,7 @@ class ShadowRunner:
                 # a convoy that slows every answer.
                 time.sleep(0)
             if rows:
-                # Core's executemany, not the ORM's bulk path: less Python per row.
-                session.execute(SHADOW_RESULTS.insert(), rows)
+                _insert(session, rows)
                 session.commit()
 
     def _row(self, target: _Target, record: DecisionRecord) -> dict[str, Any]:
@@ -203,3 +213,44 @@ class ShadowRunner:
             "error": result.error,
             "differs": result.outputs != record.outputs,
         }
+
+
+COPY_COLUMNS = (
+    "shadow_id",
+    "decision_id",
+    "outputs",
+    "rule_ids",
+    "exception",
+    "error",
+    "differs",
+    "evaluated_at",
+)
+
+
+def _insert(session: Session, rows: list[dict[str, Any]]) -> None:
+    """A batch of shadow results, in the session's transaction: on PostgreSQL by COPY (the
+    INSERTs of SQLAlchemy's executemany, one a row, took a fifth of a loaded server's
+    throughput in bench.http; COPY is one statement for the batch), elsewhere by Core's
+    executemany."""
+    conn = session.connection()
+    if conn.dialect.name != "postgresql":
+        conn.execute(SHADOW_RESULTS.insert(), rows)
+        return
+    raw = conn.connection.driver_connection
+    if raw is None:  # pragma: no cover - a pooled connection always has its driver's
+        raise RuntimeError("no psycopg connection")
+    statement = f"COPY {SHADOW_RESULTS.name} ({', '.join(COPY_COLUMNS)}) FROM STDIN"
+    with raw.cursor() as cursor, cursor.copy(statement) as copy:
+        for row in rows:
+            copy.write_row(
+                (
+                    row["shadow_id"],
+                    row["decision_id"],
+                    Jsonb(row["outputs"]),  # None as JSON null, as the JSON type writes it
+                    Jsonb(row["rule_ids"]),
+                    row["exception"],
+                    row["error"],
+                    row["differs"],
+                    row["evaluated_at"],
+                )
+            )
