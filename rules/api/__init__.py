@@ -37,7 +37,7 @@ __all__ = ["init_app"]
 
 
 def _count_response(response: Response) -> Response:
-    metrics.HTTP_RESPONSES.labels(str(response.status_code)).inc()
+    metrics.child(metrics.HTTP_RESPONSES, str(response.status_code)).inc()
     return response
 
 

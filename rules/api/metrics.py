@@ -29,6 +29,7 @@ __all__ = [
     "DECISION_SECONDS",
     "EXCEPTIONS",
     "HTTP_RESPONSES",
+    "child",
     "child_exit",
     "exposition",
     "record_decisions",
@@ -59,15 +60,28 @@ HTTP_RESPONSES = Counter(
 )
 
 
+_children: dict[tuple[Any, ...], Any] = {}
+
+
+def child(metric: Any, *labels: str) -> Any:
+    """``metric.labels(*labels)``, remembered: prometheus_client looks a child up under a lock
+    with its labels checked each time, several times a decision."""
+    key = (metric, *labels)
+    found = _children.get(key)
+    if found is None:
+        found = _children[key] = metric.labels(*labels)
+    return found
+
+
 def record_decisions(records: list[tuple[DecisionRecord, bool]]) -> None:
     """Count the new decisions among ``records`` (called after they are committed)."""
     for record, created in records:
         if not created:
             continue
         outcome = "exception" if record.exception else "automated"
-        DECISIONS.labels(record.ruleset, str(record.version), outcome).inc()
+        child(DECISIONS, record.ruleset, str(record.version), outcome).inc()
         if record.exception:
-            EXCEPTIONS.labels(record.ruleset).inc()
+            child(EXCEPTIONS, record.ruleset).inc()
 
 
 def exposition() -> bytes:

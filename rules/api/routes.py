@@ -39,9 +39,25 @@ IDEMPOTENCY_KEY = "Idempotency-Key"  # draft-ietf-httpapi-idempotency-key-header
 def _storable_text() -> None:
     """A NUL or a lone surrogate in the path or query is a 422 before any query runs."""
     values = [(k, v) for k, v in (request.view_args or {}).items() if isinstance(v, str)]
-    found = text_problems([*values, *request.args.items(multi=True)])
+    if request.query_string:  # else no query to parse
+        values += request.args.items(multi=True)
+    found = text_problems(values)
     if found:
         raise InvalidRequestError("the address has text that cannot be stored", found)
+
+
+class _Created(Response):
+    """A JSON answer whose ``Location`` is a path this module built (ASCII already): added
+    once the headers are final, past werkzeug's IRI-to-URI pass over it (a fifth of the cost
+    of building a decision's response, in profiles)."""
+
+    location_path: str | None = None
+
+    def get_wsgi_headers(self, environ: Any) -> Any:
+        headers = super().get_wsgi_headers(environ)
+        if self.location_path is not None:
+            headers["Location"] = self.location_path
+        return headers
 
 
 def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -64,10 +80,14 @@ def decide(name: str) -> Response:
         caller=key.actor,
         api_key_id=key.id,
     )
-    metrics.DECISION_SECONDS.labels("decision").observe(perf_counter() - started)
+    metrics.child(metrics.DECISION_SECONDS, "decision").observe(perf_counter() - started)
     metrics.record_decisions([(record, created)])
-    location = f"{bp.url_prefix}/decisions/{record.id}"  # url_for costs a route build per call
-    return _json(record.to_dict(), 201 if created else 200, {"Location": location})
+    response = _Created(
+        json.dumps(record.to_dict()), 201 if created else 200, mimetype="application/json"
+    )
+    # url_for would cost a route build per call
+    response.location_path = f"{bp.url_prefix}/decisions/{record.id}"
+    return response
 
 
 def _request_id(body: dict[str, Any]) -> Any:
@@ -120,7 +140,7 @@ def decide_batch(name: str) -> Response:
     results = decision_service().decide_batch(
         name, body["items"], version=body.get("version"), caller=key.actor, api_key_id=key.id
     )
-    metrics.DECISION_SECONDS.labels("batch").observe(perf_counter() - started)
+    metrics.child(metrics.DECISION_SECONDS, "batch").observe(perf_counter() - started)
     metrics.record_decisions(results)
     status = 201 if any(created for _, created in results) else 200
     return _json({"items": [record.to_dict() for record, _ in results]}, status)
