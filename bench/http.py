@@ -304,6 +304,9 @@ def main() -> None:
         "rulebook_commit_each": (rb, rb_lua, {"RULEBOOK_GROUP_COMMIT_MS": "0"}),
         # The default server with version 2 running in shadow.
         "rulebook_shadow": (rb, rb_lua, {}),
+        # Not in the default list: four groups committing at once per worker (the default
+        # before 2026-12-07; groups form only when more than four threads decide at once).
+        "rulebook_four_leaders": (rb, rb_lua, {"RULEBOOK_GROUP_COMMIT_CONNECTIONS": "4"}),
     }
     chosen = args.servers.split(",")
     servers = {k: v for k, v in servers.items() if k in chosen}

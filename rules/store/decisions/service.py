@@ -115,9 +115,10 @@ def _own_writer(db: Database, group_commit_ms: float | None) -> Writer:
             else SqliteCommitter(db.engine)
         )
         db.on_dispose(committer.close)
-        # On PostgreSQL up to MAX_LEADERS groups commit at once, each on a connection of its
-        # own (the server flushes concurrent commits together): groups form when more threads
-        # decide at once than that, and no thread waits behind another group's round trip.
+        # On PostgreSQL up to RULEBOOK_GROUP_COMMIT_CONNECTIONS groups (default MAX_LEADERS,
+        # one) commit at once, each on a connection of its own: groups form when more threads
+        # decide at once than that; more connections, fewer threads wait behind another
+        # group's round trip, and fewer, larger groups.
         leaders = int(os.environ.get(GROUP_CONNECTIONS_ENV) or MAX_LEADERS)
         if db.dialect != "postgresql":
             leaders = 1  # SQLite: one writer at a time anyway
