@@ -111,6 +111,7 @@ class Database:
         own_pool = "poolclass" in engine_options
         found = parsed.query.get("options")
         url_options = " ".join(found) if isinstance(found, tuple) else found
+        self._url_options = url_options
         for key, value in self.pool_settings.engine_options(
             self.dialect, own_pool, url_options
         ).items():
@@ -138,6 +139,12 @@ class Database:
         """A session whose transaction commits on success and rolls back on any error."""
         with self.sessions() as session, session.begin():
             yield session
+
+    def psycopg_connect_args(self) -> dict[str, Any]:
+        """The libpq parameters of the pool's PostgreSQL connections (connect timeout, the
+        server's statement and lock timeouts, the URL's own ``options``), for the connections
+        the decision writers open with psycopg directly."""
+        return self.pool_settings.postgresql_connect_args(self._url_options)
 
     def on_dispose(self, callback: Callable[[], None]) -> None:
         """Call ``callback`` when this database is disposed (to close connections it made)."""

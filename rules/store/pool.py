@@ -17,6 +17,8 @@ RULEBOOK_DB_LOCK_TIMEOUT_MS         0 / 30000   PostgreSQL's lock_timeout (0: no
 Each gunicorn worker is a process with its own pool: the most connections ``serve`` opens is
 workers x (pool size + overflow). Pool settings apply to PostgreSQL; SQLite only reads the
 lock timeout. An engine made with a ``poolclass`` of its own (the migrations' NullPool) keeps it.
+The connections the decision writers open with psycopg directly (outside the pool) get the same
+connect timeout and server timeouts (:meth:`~rules.store.database.Database.psycopg_connect_args`).
 """
 
 from __future__ import annotations

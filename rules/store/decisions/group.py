@@ -32,7 +32,7 @@ from __future__ import annotations
 import copy
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any, Protocol
 
@@ -246,7 +246,10 @@ class PostgresCommitter:
     autocommit) on a psycopg connection of the process, one per group committing at once.
     (Pipeline mode took four round trips for a group of one, where autocommit takes one.)"""
 
-    def __init__(self, engine: Engine, url: str) -> None:
+    def __init__(
+        self, engine: Engine, url: str, connect_args: Mapping[str, Any] | None = None
+    ) -> None:
+        self._connect_args = dict(connect_args or {})  # the pool's timeouts (RULEBOOK_DB_*)
         self._sql = {
             guarded: str(insert_statement("postgresql", guarded).compile(dialect=engine.dialect))
             for guarded in (True, False)
@@ -259,7 +262,7 @@ class PostgresCommitter:
 
     def connect(self) -> psycopg.Connection[Any]:
         # Autocommit: a group of one is one statement; a larger one says BEGIN and COMMIT.
-        return psycopg.connect(self._dsn, autocommit=True)
+        return psycopg.connect(self._dsn, autocommit=True, **self._connect_args)
 
     def close(self) -> None:
         with self._lock:

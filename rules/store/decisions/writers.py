@@ -29,6 +29,7 @@ into one transaction (group commit, :mod:`~rules.store.decisions.group`), with t
 from __future__ import annotations
 
 import threading
+from collections.abc import Mapping
 from datetime import datetime
 from functools import cache
 from typing import Any, Protocol
@@ -187,7 +188,10 @@ class AutocommitWriter:
     """The statement alone, in autocommit, on each thread's own psycopg connection to
     PostgreSQL; safe to share between threads."""
 
-    def __init__(self, engine: Engine, url: str) -> None:
+    def __init__(
+        self, engine: Engine, url: str, connect_args: Mapping[str, Any] | None = None
+    ) -> None:
+        self._connect_args = dict(connect_args or {})  # the pool's timeouts (RULEBOOK_DB_*)
         self._sql = {
             guarded: str(insert_statement("postgresql", guarded).compile(dialect=engine.dialect))
             for guarded in (True, False)
@@ -217,7 +221,7 @@ class AutocommitWriter:
             conn = None
         if conn is None:
             try:
-                conn = psycopg.connect(self._dsn, autocommit=True)
+                conn = psycopg.connect(self._dsn, autocommit=True, **self._connect_args)
             except psycopg.OperationalError as exc:
                 raise UnavailableError(NOT_RECORDED) from exc
             self._local.conn = conn

@@ -3,12 +3,16 @@ SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from sqlalchemy import pool, text
 from sqlalchemy.exc import OperationalError
 
 from rules.errors import SettingsError
-from rules.store import Database, PoolSettings
+from rules.store import Database, PoolSettings, versions
+from rules.store.decisions import DecisionService
+from tests.rules.store.storecases import APPROVE, NAME, mortgage
 
 
 def test_defaults_are_sqlalchemys_and_none_for_the_timeouts() -> None:
@@ -59,3 +63,34 @@ def test_an_engine_with_its_own_pool_class_keeps_it(monkeypatch: pytest.MonkeyPa
     db = Database("postgresql+psycopg://nobody@127.0.0.1:1/none", poolclass=pool.NullPool)
     assert isinstance(db.engine.pool, pool.NullPool)
     db.dispose()
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+@pytest.mark.parametrize("group_commit_ms", [2.0, 0.0], ids=["group", "autocommit"])
+def test_the_decision_writers_connections_have_the_pools_settings(
+    db_url: str, monkeypatch: pytest.MonkeyPatch, group_commit_ms: float
+) -> None:
+    """The decision writers open their PostgreSQL connections with psycopg directly (group
+    commit's and the autocommit writer's): they too get the connect timeout, the server's
+    timeouts and the URL's own options."""
+    monkeypatch.setenv("RULEBOOK_DB_CONNECT_TIMEOUT", "7")
+    monkeypatch.setenv("RULEBOOK_DB_LOCK_TIMEOUT_MS", "1500")
+    monkeypatch.setenv("RULEBOOK_DB_STATEMENT_TIMEOUT_MS", "2500")
+    db = Database(db_url)
+    try:
+        with db.session() as s:
+            versions.create_ruleset(s, mortgage(), "cli:setup")
+        service = DecisionService(db, group_commit_ms=group_commit_ms)
+        service.decide(NAME, APPROVE, caller="p")
+        writer: Any = service._writer
+        if group_commit_ms:
+            conn = writer.committer._take()
+        else:
+            [conn] = writer._open
+        assert conn.info.get_parameters()["connect_timeout"] == "7"
+        assert conn.execute("SHOW statement_timeout").fetchone()[0] == "2500ms"
+        assert conn.execute("SHOW lock_timeout").fetchone()[0] == "1500ms"
+        assert "rb_test_" in conn.execute("SHOW search_path").fetchone()[0]
+    finally:
+        db.dispose()
