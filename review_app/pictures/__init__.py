@@ -10,9 +10,9 @@ on, and each picture comes with a text alternative and a table of its numbers.
 
 from __future__ import annotations
 
-from review_app.pictures.bars import Bar, BarChart, BarRow, Measure, Tick, before_after
+from review_app.pictures.bars import Bar, BarChart, BarRow, Measure, before_after
 from review_app.pictures.frontier import Dot, Offer, Scatter, frontier
-from review_app.pictures.scale import Scale, extent, nice_ticks
+from review_app.pictures.scale import Frame, Scale, Tick, extent, nice_ticks
 from review_app.pictures.series import Line, Marker, RatesChart, rates_chart
 
 __all__ = [
@@ -20,6 +20,7 @@ __all__ = [
     "BarChart",
     "BarRow",
     "Dot",
+    "Frame",
     "Line",
     "Marker",
     "Measure",

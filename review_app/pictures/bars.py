@@ -11,7 +11,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from review_app.pictures.scale import Scale, nice_ticks, rounded
+from review_app.pictures.scale import Frame, Scale, Tick, nice_ticks, rounded
 
 __all__ = ["Bar", "BarChart", "BarRow", "Measure", "Tick", "before_after"]
 
@@ -54,19 +54,7 @@ class BarRow:
 
 
 @dataclass(frozen=True, slots=True)
-class Tick:
-    position: float
-    text: str
-
-
-@dataclass(frozen=True, slots=True)
-class BarChart:
-    width: int
-    height: int
-    plot_left: float
-    plot_right: float
-    plot_top: float
-    plot_bottom: float
+class BarChart(Frame):
     rows: tuple[BarRow, ...]
     ticks: tuple[Tick, ...]
 

@@ -12,8 +12,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from review_app.pictures.bars import Tick
-from review_app.pictures.scale import Scale, extent, nice_ticks
+from review_app.pictures.scale import Frame, Scale, Tick, extent, nice_ticks
 
 __all__ = ["Dot", "Offer", "Scatter", "frontier"]
 
@@ -54,13 +53,7 @@ class Dot:
 
 
 @dataclass(frozen=True, slots=True)
-class Scatter:
-    width: int
-    height: int
-    plot_left: float
-    plot_right: float
-    plot_top: float
-    plot_bottom: float
+class Scatter(Frame):
     dots: tuple[Dot, ...]
     x_ticks: tuple[Tick, ...]
     y_ticks: tuple[Tick, ...]

@@ -11,12 +11,30 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-__all__ = ["Scale", "extent", "nice_ticks", "rounded"]
+__all__ = ["Frame", "Scale", "Tick", "extent", "nice_ticks", "rounded"]
 
 
 def rounded(value: float) -> float:
     """A coordinate as written in the SVG: one decimal is finer than a pixel."""
     return round(value, 1) + 0.0  # + 0.0 turns -0.0 into 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class Tick:
+    position: float
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Frame:
+    """A picture's size and its plot area's edges (SVG user units): what every chart has."""
+
+    width: int
+    height: int
+    plot_left: float
+    plot_right: float
+    plot_top: float
+    plot_bottom: float
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,8 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from review_app.pictures.bars import Tick
-from review_app.pictures.scale import Scale, nice_ticks
+from review_app.pictures.scale import Frame, Scale, Tick, nice_ticks
 from rules.store.decisions.rates import Bucket
 
 __all__ = ["Line", "Marker", "RatesChart", "rates_chart"]
@@ -43,13 +42,7 @@ class Marker:
 
 
 @dataclass(frozen=True, slots=True)
-class RatesChart:
-    width: int
-    height: int
-    plot_left: float
-    plot_right: float
-    plot_top: float
-    plot_bottom: float
+class RatesChart(Frame):
     lines: tuple[Line, ...]
     markers: tuple[Marker, ...]
     x_ticks: tuple[Tick, ...]
