@@ -17,6 +17,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from psycopg.conninfo import make_conninfo
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DisconnectionError
@@ -140,11 +141,12 @@ class Database:
         with self.sessions() as session, session.begin():
             yield session
 
-    def psycopg_connect_args(self) -> dict[str, Any]:
-        """The libpq parameters of the pool's PostgreSQL connections (connect timeout, the
-        server's statement and lock timeouts, the URL's own ``options``), for the connections
-        the decision writers open with psycopg directly."""
-        return self.pool_settings.postgresql_connect_args(self._url_options)
+    def psycopg_conninfo(self) -> str:
+        """The libpq connection string of this PostgreSQL database with the pool's parameters
+        (connect timeout, the server's statement and lock timeouts, the URL's own ``options``),
+        for the connections the decision writers open with psycopg directly."""
+        dsn = make_url(self.url).set(drivername="postgresql").render_as_string(hide_password=False)
+        return make_conninfo(dsn, **self.pool_settings.postgresql_connect_args(self._url_options))
 
     def on_dispose(self, callback: Callable[[], None]) -> None:
         """Call ``callback`` when this database is disposed (to close connections it made)."""

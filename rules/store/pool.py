@@ -18,7 +18,7 @@ Each gunicorn worker is a process with its own pool: the most connections ``serv
 workers x (pool size + overflow). Pool settings apply to PostgreSQL; SQLite only reads the
 lock timeout. An engine made with a ``poolclass`` of its own (the migrations' NullPool) keeps it.
 The connections the decision writers open with psycopg directly (outside the pool) get the same
-connect timeout and server timeouts (:meth:`~rules.store.database.Database.psycopg_connect_args`).
+connect timeout and server timeouts (:meth:`~rules.store.database.Database.psycopg_conninfo`).
 """
 
 from __future__ import annotations

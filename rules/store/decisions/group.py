@@ -32,7 +32,7 @@ from __future__ import annotations
 import copy
 import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, Protocol
 
@@ -40,7 +40,7 @@ import psycopg
 from psycopg.pq import TransactionStatus
 from psycopg.types.json import Jsonb
 from sqlalchemy import Engine
-from sqlalchemy.engine import Dialect, make_url
+from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import OperationalError as SAOperationalError
 
 from rules.errors import OutcomeUnknownError, UnavailableError
@@ -51,6 +51,7 @@ from rules.store.decisions.writers import (
     NOT_RECORDED,
     OUTCOME_UNKNOWN,
     insert_statement,
+    psycopg_statements,
 )
 from rules.store.models import Decision, Ruleset
 
@@ -246,23 +247,17 @@ class PostgresCommitter:
     autocommit) on a psycopg connection of the process, one per group committing at once.
     (Pipeline mode took four round trips for a group of one, where autocommit takes one.)"""
 
-    def __init__(
-        self, engine: Engine, url: str, connect_args: Mapping[str, Any] | None = None
-    ) -> None:
-        self._connect_args = dict(connect_args or {})  # the pool's timeouts (RULEBOOK_DB_*)
-        self._sql = {
-            guarded: str(insert_statement("postgresql", guarded).compile(dialect=engine.dialect))
-            for guarded in (True, False)
-        }
+    def __init__(self, engine: Engine, conninfo: str) -> None:
+        self._sql = psycopg_statements(engine.dialect)
         self._group_sql = group_statement(engine.dialect)
-        self._dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+        self._dsn = conninfo  # Database.psycopg_conninfo: the pool's timeouts too
         self._lock = threading.Lock()
         self._idle: list[psycopg.Connection[Any]] = []  # one per group committing at once
         self._all: list[psycopg.Connection[Any]] = []
 
     def connect(self) -> psycopg.Connection[Any]:
         # Autocommit: a group of one is one statement; a larger one says BEGIN and COMMIT.
-        return psycopg.connect(self._dsn, autocommit=True, **self._connect_args)
+        return psycopg.connect(self._dsn, autocommit=True)
 
     def close(self) -> None:
         with self._lock:

@@ -110,7 +110,7 @@ def _own_writer(db: Database, group_commit_ms: float | None) -> Writer:
         group_commit_ms = float(os.environ.get(GROUP_COMMIT_ENV) or WINDOW_MS)
     if group_commit_ms > 0:
         committer: PostgresCommitter | SqliteCommitter = (
-            PostgresCommitter(db.engine, db.url, db.psycopg_connect_args())
+            PostgresCommitter(db.engine, db.psycopg_conninfo())
             if db.dialect == "postgresql"
             else SqliteCommitter(db.engine)
         )
@@ -124,7 +124,7 @@ def _own_writer(db: Database, group_commit_ms: float | None) -> Writer:
             leaders = 1  # SQLite: one writer at a time anyway
         return GroupWriter(committer, group_commit_ms, max_leaders=leaders)
     if db.dialect == "postgresql":
-        autocommit = AutocommitWriter(db.engine, db.url, db.psycopg_connect_args())
+        autocommit = AutocommitWriter(db.engine, db.psycopg_conninfo())
         db.on_dispose(autocommit.close)
         return autocommit
     return TransactionWriter(db.engine)

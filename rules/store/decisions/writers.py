@@ -29,7 +29,6 @@ into one transaction (group commit, :mod:`~rules.store.decisions.group`), with t
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
 from datetime import datetime
 from functools import cache
 from typing import Any, Protocol
@@ -38,7 +37,7 @@ import psycopg
 from psycopg.types.json import Jsonb
 from sqlalchemy import Engine, Table, bindparam, select, true
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.dml import Insert
 
@@ -58,6 +57,7 @@ __all__ = [
     "Writer",
     "decision_values",
     "insert_statement",
+    "psycopg_statements",
 ]
 
 COLUMNS = (
@@ -145,6 +145,15 @@ def insert_statement(dialect: str, guarded: bool, share: bool = True) -> Insert:
     )
 
 
+def psycopg_statements(dialect: Dialect) -> dict[bool, str]:
+    """:func:`insert_statement` on PostgreSQL as SQL text for psycopg, guarded (True) or not,
+    for the writers that bypass SQLAlchemy."""
+    return {
+        guarded: str(insert_statement("postgresql", guarded).compile(dialect=dialect))
+        for guarded in (True, False)
+    }
+
+
 class Writer(Protocol):
     def insert(self, values: dict[str, Any], guarded: bool) -> int | None:
         """Write one decision; its new id, or None (not active any more, or a repeat)."""
@@ -188,15 +197,9 @@ class AutocommitWriter:
     """The statement alone, in autocommit, on each thread's own psycopg connection to
     PostgreSQL; safe to share between threads."""
 
-    def __init__(
-        self, engine: Engine, url: str, connect_args: Mapping[str, Any] | None = None
-    ) -> None:
-        self._connect_args = dict(connect_args or {})  # the pool's timeouts (RULEBOOK_DB_*)
-        self._sql = {
-            guarded: str(insert_statement("postgresql", guarded).compile(dialect=engine.dialect))
-            for guarded in (True, False)
-        }
-        self._dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    def __init__(self, engine: Engine, conninfo: str) -> None:
+        self._sql = psycopg_statements(engine.dialect)
+        self._dsn = conninfo  # Database.psycopg_conninfo: the pool's timeouts too
         self._local = threading.local()
         self._lock = threading.Lock()
         self._open: list[psycopg.Connection[Any]] = []
@@ -221,7 +224,7 @@ class AutocommitWriter:
             conn = None
         if conn is None:
             try:
-                conn = psycopg.connect(self._dsn, autocommit=True, **self._connect_args)
+                conn = psycopg.connect(self._dsn, autocommit=True)
             except psycopg.OperationalError as exc:
                 raise UnavailableError(NOT_RECORDED) from exc
             self._local.conn = conn
