@@ -227,14 +227,6 @@ def _shadow(url: str, name: str, on: bool) -> None:
     db.dispose()
 
 
-def _last_decision(url: str) -> int:
-    db = Database(url)
-    with db.session() as s:
-        n = int(s.scalar(select(func.max(Decision.id))) or 0)
-    db.dispose()
-    return n
-
-
 def _shadowed(url: str, after: int) -> tuple[int, int]:
     """The decisions recorded after decision ``after``, and how many of them the shadow
     stored a result for."""
@@ -250,12 +242,13 @@ def _rounded(value: float) -> float | None:
     return None if value != value else round(value, 3)  # NaN: not measured
 
 
-def _count(url: str) -> int:
+def _count(url: str) -> tuple[int, int]:
+    """How many decisions are logged, and the last one's id."""
     db = Database(url)
     with db.session() as s:
-        n = int(s.scalar(select(func.count()).select_from(Decision)) or 0)
+        n, last = s.execute(select(func.count(), func.max(Decision.id))).one()
     db.dispose()
-    return n
+    return int(n or 0), int(last or 0)
 
 
 def main() -> None:
@@ -331,8 +324,7 @@ def main() -> None:
             _shadow(url, name, label == "rulebook_shadow")
         try:
             _load(wrk, port, script, connections, 2.0)  # warm-up: compile the version
-            before = _count(url) if rulebook else 0
-            last = _last_decision(url) if rulebook else 0
+            before, last = _count(url) if rulebook else (0, 0)
             result = _load(wrk, port, script, connections, duration)
             if label == "rulebook_shadow":
                 time.sleep(1.0)  # the shadow worker's last batch
@@ -341,7 +333,7 @@ def main() -> None:
         finally:
             _stop(proc)
         if rulebook:
-            result["logged"] = _count(url) - before
+            result["logged"] = _count(url)[0] - before
             # in-flight requests at the end were logged but not counted by wrk
             logged_ok &= result["logged"] >= result["ok"]
         print(
