@@ -96,13 +96,12 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         app.config["SECRET_KEY"] = os.environ.get("RULEBOOK_SECRET_KEY") or secret_key(
             store.instance_path()
         )
-    hops = int(app.config["PROXY_HOPS"])
-    if hops > 0:
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
-
     extension.init_app(app)  # the app's database and services: the store owns them
     api.init_app(app)
     web.init_app(app)
+    hops = int(app.config["PROXY_HOPS"])
+    if hops > 0:  # outermost: every path (the decision hot path too) and the access log see it
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
     return app
 
 

@@ -17,7 +17,8 @@ with their frozen records::
   nesting, ids, times), shared with the review app; :mod:`~rules.api.problems`: every error as
   problem+json, in one place; :mod:`~rules.api.openapi`, :mod:`~rules.api.schemas`: the
   OpenAPI description; :mod:`~rules.api.metrics`: Prometheus metrics;
-  :mod:`~rules.api.request_id`: every request's id, echoed and in every log line.
+  :mod:`~rules.api.request_id`: every request's id, echoed and in every log line;
+  :mod:`~rules.api.hot_path`: plain decisions answered outside Flask's request context.
 
 It may import Flask, :mod:`rules.store` (services, records and the app's handle),
 :mod:`rules.core` and :mod:`rules.errors`; nothing under ``rules`` imports it but the app
@@ -29,7 +30,7 @@ from __future__ import annotations
 from flask import Flask, Request, Response
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 
-from rules.api import health, limits, metrics, problems, request_id, routes
+from rules.api import health, hot_path, limits, metrics, problems, request_id, routes
 from rules.api import trials as _trials  # noqa: F401  (its views are on routes.bp)
 from rules.store import extension
 
@@ -62,4 +63,5 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(health.bp)
     problems.register(app)
     app.after_request(_count_response)
+    hot_path.init_app(app)  # plain decisions answered before Flask's request machinery
     request_id.init_app(app)

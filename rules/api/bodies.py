@@ -27,7 +27,16 @@ from rules.api.problems import ApiProblem
 from rules.api.validation import kind, schema_problems
 from rules.errors import InvalidRequestError, NotFoundError, Problem
 
-__all__ = ["MAX_INT", "check_id", "checked", "json_body", "json_object", "parse_time", "read_json"]
+__all__ = [
+    "MAX_INT",
+    "check_id",
+    "checked",
+    "json_body",
+    "json_object",
+    "parse_json",
+    "parse_time",
+    "read_json",
+]
 
 CHUNK = 64 * 1024
 
@@ -96,8 +105,14 @@ def read_json() -> Any:
             "send the body as JSON with Content-Type: application/json, "
             f"not {request.mimetype or 'no content type'}",
         )
+    return parse_json(_read())
+
+
+def parse_json(raw: bytes) -> Any:
+    """``raw`` parsed strictly: the checks of :func:`read_json` after the content type (also
+    the decision hot path's, :mod:`rules.api.hot_path`)."""
     try:
-        data = _read().decode("utf-8")
+        data = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise ApiProblem(400, f"the body is not UTF-8 ({exc}); send JSON as UTF-8") from None
     try:

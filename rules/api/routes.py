@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import dataclass
 from time import perf_counter
 from typing import Any
 
@@ -23,11 +24,13 @@ from rules.api.limits import text_problems
 from rules.api.openapi import document
 from rules.errors import InvalidRequestError, Problem
 from rules.store import decisions, versions
+from rules.store.accounts import ApiKeyInfo
+from rules.store.decisions import DecisionService
 from rules.store.decisions.requests import check_request_id, new_request_id
 from rules.store.extension import database
 from rules.store.extension import decisions as decision_service
 
-__all__ = ["bp"]
+__all__ = ["IDEMPOTENCY_KEY", "DecisionAnswer", "answer_decision", "bp", "request_id_of"]
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 bp.register_error_handler(Exception, problems.handle)
@@ -64,39 +67,63 @@ def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -
     return Response(json.dumps(body), status, headers, mimetype="application/json")
 
 
-@bp.post("/rulesets/<name>/decisions")
-@requires("decide")
-def decide(name: str) -> Response:
-    """Decide facts with the active (or a pinned) version; 200 for a repeated request_id."""
-    body = json_body("DecisionRequest")
-    key = caller()
+@dataclass(frozen=True, slots=True)
+class DecisionAnswer:
+    """A decision's answer: 201 (new) or 200 (a repeated request id), its JSON and the path
+    of the stored decision (the ``Location``)."""
+
+    status: int
+    body: bytes
+    location: str
+
+
+def answer_decision(
+    service: DecisionService, name: str, body: dict[str, Any], request_id: Any, key: ApiKeyInfo
+) -> DecisionAnswer:
+    """Decide and record ``body`` (a valid DecisionRequest) with ``service`` for the caller
+    ``key``: the one decide-and-answer step of the view below and of
+    :mod:`rules.api.hot_path` (which calls it outside Flask's request context)."""
     started = perf_counter()
     # Committed before this returns (rules.store.decisions.writers).
-    record, created = decision_service().decide(
+    record, created = service.decide(
         name,
         body["facts"],
         version=body.get("version"),
-        request_id=_request_id(body),
+        request_id=request_id,
         caller=key.actor,
         api_key_id=key.id,
     )
     metrics.child(metrics.DECISION_SECONDS, "decision").observe(perf_counter() - started)
     metrics.record_decisions([(record, created)])
-    response = _Created(
-        json.dumps(record.to_dict()), 201 if created else 200, mimetype="application/json"
+    return DecisionAnswer(
+        201 if created else 200,
+        json.dumps(record.to_dict()).encode(),
+        # url_for would cost a route build per call
+        f"{bp.url_prefix}/decisions/{record.id}",
     )
-    # url_for would cost a route build per call
-    response.location_path = f"{bp.url_prefix}/decisions/{record.id}"
+
+
+@bp.post("/rulesets/<name>/decisions")
+@requires("decide")
+def decide(name: str) -> Response:
+    """Decide facts with the active (or a pinned) version; 200 for a repeated request_id.
+
+    Requests that pass every check are answered by :mod:`rules.api.hot_path` without
+    reaching this view; it serves the others (and answers their problems)."""
+    body = json_body("DecisionRequest")
+    rid = request_id_of(body, request.headers.get(IDEMPOTENCY_KEY))
+    answer = answer_decision(decision_service(), name, body, rid, caller())
+    response = _Created(answer.body, answer.status, mimetype="application/json")
+    response.location_path = answer.location
     return response
 
 
-def _request_id(body: dict[str, Any]) -> Any:
+def request_id_of(body: dict[str, Any], header: str | None) -> Any:
     """The request's idempotency key: its ``request_id`` or its ``Idempotency-Key`` header
     (the IETF header, an alias; both with different values is a 422), else a new one
     (returned with the answer, and named by a 503 whose outcome is unknown, so that a retry is
     always safe)."""
     given = body.get("request_id")
-    header = request.headers.get(IDEMPOTENCY_KEY)
     if header is not None:
         key = _sf_string(header)
         wrong = check_request_id(key, IDEMPOTENCY_KEY)
