@@ -190,16 +190,18 @@ class GroupWriter:
         return group
 
     def _commit(self, group: list[_Slot]) -> None:
-        first: dict[tuple[Any, Any], _Slot] = {}
-        written: list[_Slot] = []
-        for slot in group:
-            key = slot.key()
-            if key is not None and key in first:
-                continue  # a repeat within the group: None once the first one committed
-            if key is not None:
-                first[key] = slot
-            written.append(slot)
+        """Commit ``group``; whatever happens (a defect here too), every member is then done
+        and its thread woken: none waits forever."""
         try:
+            first: dict[tuple[Any, Any], _Slot] = {}
+            written: list[_Slot] = []
+            for slot in group:
+                key = slot.key()
+                if key is not None and key in first:
+                    continue  # a repeat within the group: None once the first one committed
+                if key is not None:
+                    first[key] = slot
+                written.append(slot)
             try:
                 ids = self.committer.commit([(s.values, s.guarded) for s in written])
             except FAILS_ALL:

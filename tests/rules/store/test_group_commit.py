@@ -25,7 +25,7 @@ from rules.errors import ConflictError, UnavailableError
 from rules.store import decisions, versions
 from rules.store.database import Database
 from rules.store.decisions import DecisionService
-from rules.store.decisions.group import GroupWriter
+from rules.store.decisions.group import GroupWriter, _Slot
 from rules.store.decisions.writers import decision_values
 from rules.store.models import Decision, utcnow
 from tests.rules.store.storecases import APPROVE, DECLINE, NAME, REFER, mortgage
@@ -282,3 +282,18 @@ def test_a_group_with_request_ids_is_one_statement_and_each_member_gets_its_own_
     assert rows["m0"].outputs == stored.outputs
     assert rows["m0"].facts == stored.facts
     assert rows["m4"].decided_at == items[4][0]["decided_at"]
+
+
+def test_a_defect_in_a_group_fails_every_member_and_leaves_none_waiting(db: Database) -> None:
+    """Whatever goes wrong while a group is committed, even before its statement is sent (a
+    member whose values lack a column), every member is done with the error: no thread of the
+    group waits forever for an answer."""
+    _, writer = _service(db, 2.0)
+    good = _Slot({"request_id": None}, True)
+    bad = _Slot({"request_id": "r-1"}, True)  # no ruleset_id: a defect, not a refusal
+    writer._commit([good, bad])
+    assert good.done
+    assert bad.done
+    assert isinstance(good.error, KeyError)
+    assert isinstance(bad.error, KeyError)
+    assert writer.groups == 0
