@@ -39,6 +39,7 @@ if TYPE_CHECKING:  # the decision service imports this module
 __all__ = ["Evaluate", "ShadowRunner"]
 
 log = logging.getLogger(__name__)
+YIELD_EVERY = 16  # evaluations between two hand-overs of the GIL
 
 SHADOW_RESULTS: Table = ShadowResult.__table__  # type: ignore[assignment]  # a Table
 
@@ -175,15 +176,19 @@ class ShadowRunner:
     def _process(self, items: list[DecisionRecord]) -> None:
         rows: list[dict[str, Any]] = []
         with Session(self.db.engine) as session:
-            for record in items:
+            for n, record in enumerate(items, 1):
                 target = self._target(session, record.ruleset)
                 if target is None or record.decided_at < target.since:
                     continue
                 rows.append(self._row(target, record))
-                # Hand the GIL to the request threads after each evaluation: a thread that
-                # waits for it after I/O would otherwise wait out the switch interval (5 ms),
-                # a convoy that slows every answer.
-                time.sleep(0)
+                # Hand the GIL to the request threads every few evaluations (about a
+                # millisecond of work): a thread that waits for it after I/O would otherwise
+                # wait out the switch interval (5 ms), a convoy that slows every answer.
+                # After each one, the thread switches cost about as much as the shadow's own
+                # work (bench.cpu: the shadow added 215 µs of CPU a decision, 94 to 113
+                # without them).
+                if n % YIELD_EVERY == 0:
+                    time.sleep(0)
             if rows:
                 _insert(session, rows)
                 session.commit()
