@@ -18,7 +18,7 @@ from rules.errors import Problem
 from rules.store.accounts import ApiKeyInfo
 from rules.store.extension import database, key_cache
 
-__all__ = ["caller", "required_scope", "requires"]
+__all__ = ["bearer_token", "caller", "required_scope", "requires"]
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -35,13 +35,20 @@ def _unauthorized(detail: str, error: str | None = None) -> ApiProblem:
     )
 
 
-def _authenticate() -> ApiKeyInfo:
-    header = request.headers.get("Authorization", "")
+def bearer_token(header: str) -> str | None:
+    """The key of an ``Authorization`` value ``Bearer <key>``; None for any other (the
+    decision hot path reads the header with this too)."""
     scheme, _, token = header.partition(" ")
     token = token.strip()
+    return token if scheme.lower() == "bearer" and token else None
+
+
+def _authenticate() -> ApiKeyInfo:
+    header = request.headers.get("Authorization", "")
     if not header:
         raise _unauthorized("send an API key: Authorization: Bearer <key>")
-    if scheme.lower() != "bearer" or not token:
+    token = bearer_token(header)
+    if token is None:
         raise _unauthorized("use the Bearer scheme: Authorization: Bearer <key>", "invalid_request")
     # A plain session, opened only when the key is not cached.
     key = key_cache().get(database().sessions, token)

@@ -12,7 +12,8 @@ How it stays the same endpoint:
   :func:`~rules.api.bodies.parse_json` and checked by :func:`~rules.api.bodies.checked`
   against ``DecisionRequest``; the key from the app's :class:`~rules.store.accounts.KeyCache`,
   with the ``decide`` scope; the idempotency key by :func:`~rules.api.routes.request_id_of`;
-  the decision recorded and answered by :func:`~rules.api.routes.answer_decision`.
+  the decision recorded and answered by :func:`~rules.api.routes.answer_decision`; the
+  header read by :func:`~rules.api.auth.bearer_token`, the scope the view's own.
 * Every other request is handed to Flask unchanged (its body put back) before anything is
   recorded: another method, path or content type, a query string, a chunked body or one over
   the size limit, no key or a key that is not valid or lacks the scope, a body or header that
@@ -39,8 +40,9 @@ from flask import Flask
 from werkzeug.http import HTTP_STATUS_CODES
 
 from rules.api import metrics
+from rules.api.auth import bearer_token, required_scope
 from rules.api.bodies import checked, parse_json
-from rules.api.routes import DecisionAnswer, answer_decision, request_id_of
+from rules.api.routes import DecisionAnswer, answer_decision, decide, request_id_of
 from rules.store.extension import DB_EXTENSION, DECISIONS_EXTENSION, KEYS_EXTENSION
 
 __all__ = ["AFTER_HOOKS", "BEFORE_HOOKS", "DecisionHotPath", "init_app"]
@@ -49,7 +51,7 @@ WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 # Only plain names: any other (escaped, non-ASCII, empty) is Flask's to route and check.
 PATH = re.compile(r"/api/v1/rulesets/([A-Za-z0-9._-]{1,200})/decisions\Z")
-SCOPE = "decide"
+SCOPE = required_scope(decide)  # the view's own
 EXTENSION = "rulebook.hot_path"
 # The app's hooks that run for a decision in Flask and are skipped here, by qualified name,
 # with why skipping them changes no answer. A new hook fails a test until it is listed.
@@ -135,13 +137,12 @@ class DecisionHotPath:
     ) -> tuple[dict[str, Any], Any, Any] | None:
         """The valid body, its idempotency key and the caller's key; None for Flask to answer
         (exceptions too)."""
-        scheme, _, token = environ.get("HTTP_AUTHORIZATION", "").partition(" ")
-        token = token.strip()
-        if scheme.lower() != "bearer" or not token:
+        token = bearer_token(environ.get("HTTP_AUTHORIZATION", ""))
+        if token is None:
             return None
         extensions = self.app.extensions
         key = extensions[KEYS_EXTENSION].get(extensions[DB_EXTENSION].sessions, token)
-        if key is None or SCOPE not in key.scopes:
+        if key is None or SCOPE is None or SCOPE not in key.scopes:
             return None
         body = parse_json(raw)
         if not isinstance(body, dict):

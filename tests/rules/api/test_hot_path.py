@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from flask import Flask, request_started
+from flask import Flask, request, request_started
 from werkzeug.test import Client, TestResponse
 
 from rules.api import hot_path
@@ -36,8 +36,6 @@ def flask_requests(app: Flask) -> Iterator[list[str]]:
     seen: list[str] = []
 
     def started(sender: Flask, **extra: Any) -> None:
-        from flask import request
-
         seen.append(request.path)
 
     request_started.connect(started, app)
