@@ -6,12 +6,14 @@ only once the decision's own transaction has committed, with its new id or None,
 the one-statement writers do, so the decide-and-record path above it does not change. A
 thread that calls ``insert`` leads a group when fewer than ``max_leaders`` groups are being
 committed (:data:`MAX_LEADERS` on PostgreSQL, each on a connection of its own; 1 on SQLite);
-else it queues, and the next free leader takes every queued decision (up to
-:data:`MAX_GROUP`). A leader that took the last free place also waits, at most
-:data:`WINDOW_MS`, for the threads still deciding (never when it is alone, so a lone decision
-waits for nothing). The group goes through a :class:`Committer`, which writes each with its
-own guarded INSERT (the statement of :mod:`~rules.store.decisions.writers`, in the group's
-order, so ids follow it) in one transaction and commits once. Every member then learns its outcome:
+else it queues and sleeps on a lock of its own. A leader done with its group hands its place
+to the first queued decision's thread, which takes every queued decision (up to
+:data:`MAX_GROUP`); so a group's end wakes only its members and the next leader. A leader
+that took the last free place also waits, at most :data:`WINDOW_MS`, for the threads still
+deciding (never when it is alone, so a lone decision waits for nothing). The group goes
+through a :class:`Committer`, which writes each with its own guarded INSERT (the statement of
+:mod:`~rules.store.decisions.writers`, in the group's order, so ids follow it) in one
+transaction and commits once. Every member then learns its outcome:
 
 - committed: its id, or None when its statement wrote nothing (the version is no longer the
   active one, or the request id is taken: the service decides again or answers the stored
@@ -33,7 +35,7 @@ import copy
 import threading
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import Any, Protocol
 
 import psycopg
@@ -87,15 +89,20 @@ class Committer(Protocol):
 
 
 class _Slot:
-    __slots__ = ("done", "error", "guarded", "id", "taken", "values")
+    __slots__ = ("done", "error", "guarded", "id", "lead", "values", "wake")
 
     def __init__(self, values: dict[str, Any], guarded: bool) -> None:
         self.values = values
         self.guarded = guarded
-        self.taken = False  # in a group being committed
-        self.done = False
+        self.done = False  # its group has committed (or failed)
+        self.lead = False  # its thread holds a leader's place (it took one, or was handed one)
         self.id: int | None = None
         self.error: BaseException | None = None
+        # Held from the start; released to wake its thread (done, or to lead): each thread
+        # waits on its own lock, so a group's end wakes its members and one next leader,
+        # not every thread of the process (a shared Condition's notify_all did).
+        self.wake = threading.Lock()
+        self.wake.acquire()
 
     def key(self) -> tuple[Any, Any] | None:
         rid = self.values.get("request_id")
@@ -117,10 +124,12 @@ class GroupWriter:
         self.window = max(0.0, window_ms) / 1000
         self.max_group = max(1, max_group)
         self.max_leaders = max(1, max_leaders)
-        self._cond = threading.Condition()
+        self._lock = threading.Lock()
+        self._arrived = threading.Condition(self._lock)  # a leader waiting in its window
         self._pending: list[_Slot] = []
         self._leaders = 0  # groups being collected or committed now
         self._arriving = 0  # threads deciding now that have not queued their decision yet
+        self._windowed = 0  # leaders waiting for them
         self._local = threading.local()
         self.groups = 0  # committed groups and decisions in them (for tests and metrics)
         self.grouped = 0
@@ -132,7 +141,7 @@ class GroupWriter:
     def arriving(self) -> Iterator[None]:
         """Around a thread's deciding: a group being formed waits (up to the window) for the
         threads inside this block that have not queued their decision yet."""
-        with self._cond:
+        with self._lock:
             self._arriving += 1
         self._local.counted = True
         try:
@@ -140,36 +149,56 @@ class GroupWriter:
         finally:
             if getattr(self._local, "counted", False):
                 self._local.counted = False
-                with self._cond:
+                with self._lock:
                     self._arriving -= 1
-                    self._cond.notify_all()
+                    if self._windowed:
+                        self._arrived.notify_all()
 
     def insert(self, values: dict[str, Any], guarded: bool) -> int | None:
         slot = _Slot(values, guarded)
-        with self._cond:
+        with self._lock:
             if getattr(self._local, "counted", False):
                 self._local.counted = False
                 self._arriving -= 1
             self._pending.append(slot)
-            self._cond.notify_all()
-            while not slot.done:
-                if slot.taken or self._leaders >= self.max_leaders:
-                    self._cond.wait()  # a leader has it, or will take it
-                    continue
+            if self._leaders < self.max_leaders:
                 self._leaders += 1  # this thread leads a group (its own decision first)
-                try:
-                    group = self._collect()
-                    self._cond.release()
-                    try:
-                        self._commit(group)
-                    finally:
-                        self._cond.acquire()
-                finally:
-                    self._leaders -= 1
-                    self._cond.notify_all()
+                slot.lead = True
+            elif self._windowed:
+                self._arrived.notify_all()
+        lead = slot.lead
+        while True:
+            if not lead:
+                slot.wake.acquire()  # done, or handed a leader's place (or both)
+                with self._lock:
+                    lead = slot.lead
+            if lead:
+                self._lead(slot)
+                lead = False
+            if slot.done:
+                break
         if slot.error is not None:
             raise _copy(slot.error) from slot.error
         return slot.id
+
+    def _lead(self, slot: _Slot) -> None:
+        """Collect and commit one group (``slot``'s thread holds a leader's place), then hand
+        the place to the first queued decision whose thread holds none, or give it up."""
+        try:
+            with self._lock:
+                group = self._collect()
+            if group:
+                self._commit(group)
+        finally:
+            with self._lock:
+                slot.lead = False
+                nxt = next((s for s in self._pending if not s.lead), None)
+                if nxt is None:
+                    self._leaders -= 1
+                else:
+                    nxt.lead = True
+            if nxt is not None:
+                _wake(nxt)
 
     def _collect(self) -> list[_Slot]:
         """The next group (the lock held): the queued decisions, once the threads still
@@ -182,11 +211,13 @@ class GroupWriter:
             left = deadline - time.monotonic()
             if left <= 0:
                 break
-            self._cond.wait(left)
+            self._windowed += 1
+            try:
+                self._arrived.wait(left)
+            finally:
+                self._windowed -= 1
         group = self._pending[: self.max_group]
         del self._pending[: self.max_group]
-        for slot in group:
-            slot.taken = True
         return group
 
     def _commit(self, group: list[_Slot]) -> None:
@@ -219,10 +250,11 @@ class GroupWriter:
             for slot in group:
                 slot.error = exc
         finally:
-            with self._cond:
+            with self._lock:
                 for slot in group:
                     slot.done = True
-                self._cond.notify_all()
+            for slot in group:
+                _wake(slot)
 
     def _one_by_one(self, written: list[_Slot]) -> None:
         """Each member in a transaction of its own: only the ones at fault fail."""
@@ -233,6 +265,12 @@ class GroupWriter:
                 raise
             except Exception as exc:
                 slot.error = exc
+
+
+def _wake(slot: _Slot) -> None:
+    """Wake ``slot``'s thread (it reads why under the lock); already woken: nothing to do."""
+    with suppress(RuntimeError):  # released for the other reason already, not yet taken
+        slot.wake.release()
 
 
 def _copy(exc: BaseException) -> BaseException:

@@ -297,3 +297,98 @@ def test_a_defect_in_a_group_fails_every_member_and_leaves_none_waiting(db: Data
     assert isinstance(good.error, KeyError)
     assert isinstance(bad.error, KeyError)
     assert writer.groups == 0
+
+
+class _Recording:
+    """The real committer, recording which thread committed which group; ``gate``, when set,
+    holds the first group's commit until it is released (the others queue behind it)."""
+
+    def __init__(self, committer: Any, jitter: float = 0.0) -> None:
+        self.committer = committer
+        self.jitter = jitter
+        self.gate: threading.Event | None = None
+        self.entered = threading.Event()
+        self.groups: list[tuple[int, list[Any]]] = []
+        self.lock = threading.Lock()
+
+    def commit(self, items: Any) -> list[int | None]:
+        with self.lock:
+            self.groups.append((threading.get_ident(), [v["request_id"] for v, _ in items]))
+        self.entered.set()
+        if self.gate is not None:
+            gate, self.gate = self.gate, None
+            assert gate.wait(timeout=30)
+        if self.jitter:
+            time.sleep(random.uniform(0, self.jitter))
+        result: list[int | None] = self.committer.commit(items)
+        return result
+
+    def close(self) -> None:
+        self.committer.close()
+
+
+def test_the_next_group_is_led_by_the_first_queued_decisions_thread(db: Database) -> None:
+    """While a group commits, decisions queue; when it is done, the thread of the first one
+    queued leads the next group, with every decision queued meanwhile in it."""
+    service, writer = _service(db, 0.5)
+    recording = _Recording(writer.committer)
+    writer.committer = recording
+    gate = recording.gate = threading.Event()
+    idents: dict[str, int] = {}
+    first = threading.Thread(
+        target=lambda: service.decide(NAME, APPROVE, request_id="lead", caller="p")
+    )
+    first.start()
+    assert recording.entered.wait(timeout=30)  # the first group is being committed
+    queued = [f"q{i}" for i in range(5)]
+    threads = []
+    for rid in queued:  # queued one after another, in this order
+
+        def run(rid: str = rid) -> None:
+            idents[rid] = threading.get_ident()
+            service.decide(NAME, APPROVE, request_id=rid, caller="p")
+
+        before = len(writer._pending)
+        t = threading.Thread(target=run)
+        t.start()
+        deadline = time.monotonic() + 30
+        while len(writer._pending) == before and time.monotonic() < deadline:
+            time.sleep(0.001)
+        threads.append(t)
+    assert [s.values["request_id"] for s in writer._pending] == queued
+    assert recording.groups[0][1] == ["lead"]
+    gate.set()
+    for t in [first, *threads]:
+        t.join(timeout=30)
+    assert not any(t.is_alive() for t in [first, *threads])
+    assert recording.groups[1] == (idents["q0"], queued)
+    assert writer._leaders == 0
+    assert _count(db) == 1 + len(queued)
+
+
+@pytest.mark.parametrize("leaders", [1, 3])
+def test_leaders_places_are_handed_on_and_never_lost(db: Database, leaders: int) -> None:
+    """Many threads, groups committing at uneven speeds, several leaders at once: every
+    decision is answered, each once, and at the end no leader's place is left taken (a lost
+    place would leave later decisions waiting for ever)."""
+    service, writer = _service(db, 1.0)
+    writer.max_leaders = leaders
+    writer.committer = _Recording(writer.committer, jitter=0.003)
+    n, per_thread = 16, 6
+
+    def work(i: int) -> list[int]:
+        return [
+            service.decide(NAME, APPROVE, request_id=f"s{leaders}-{i}-{k}", caller="p")[0].id
+            for k in range(per_thread)
+        ]
+
+    results = _together(n, work)
+    assert not [r for r in results if isinstance(r, Exception)], results
+    ids = [i for r in results for i in r]
+    assert len(set(ids)) == len(ids) == n * per_thread
+    assert writer._leaders == 0
+    assert writer._pending == []
+    assert writer.grouped == n * per_thread
+    # and the writer still works: a lone decision after the storm
+    service.decide(NAME, APPROVE, caller="p")
+    assert writer._leaders == 0
