@@ -68,6 +68,7 @@ bench: $(BIN)/.dev-installed  ## engine, import, HTTP, backtest, proposer benchm
 	$(PY) -m bench.history --out bench/results/history.json --postgres '$(BENCH_POSTGRES)'
 	$(PY) -m bench.http --out bench/results/http.json --postgres '$(BENCH_POSTGRES)'
 	$(PY) -m bench.cpu --out bench/results/cpu.json --postgres '$(BENCH_POSTGRES)'
+	$(PY) -m bench.group --out bench/results/group.json --postgres '$(BENCH_POSTGRES)'
 	$(PY) -m bench.backtest --out bench/results/backtest.json --postgres '$(BENCH_POSTGRES)' --sqlite --distinct
 	$(PY) -m bench.proposer --out bench/results/proposer.json --postgres '$(BENCH_POSTGRES)' --sqlite
 	$(BIN)/rulebook proposer evaluate --csv rules/store/demo/hmda_boston.csv --rounds 1 --out bench/results/evaluation.json
