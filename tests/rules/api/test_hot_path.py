@@ -10,13 +10,14 @@ from typing import Any
 
 import pytest
 from flask import Flask, request, request_started
+from sqlalchemy import event
 from werkzeug.test import Client, TestResponse
 
 from rules.api import hot_path
 from rules.api.hot_path import AFTER_HOOKS, BEFORE_HOOKS, DecisionHotPath
-from rules.store.extension import DECISIONS_EXTENSION
+from rules.store.extension import DECISIONS_EXTENSION, KEYS_EXTENSION
 from rules.store.models import Decision
-from tests.rules.api.conftest import APPROVE, NAME, REFER, Api, count, fields, make_app
+from tests.rules.api.conftest import APPROVE, NAME, REFER, Api, count, db_of, fields, make_app
 
 PATH = f"/api/v1/rulesets/{NAME}/decisions"
 # What differs between two decisions of the same facts: their ids and times.
@@ -252,3 +253,45 @@ def test_it_is_installed_once_in_front_of_the_app(app: Flask) -> None:
     hot_path.init_app(app)  # again: a no-op
     assert _hot(app) is hot
     assert not isinstance(hot.flask, DecisionHotPath)
+
+
+@pytest.mark.parametrize(
+    ("label", "authorization", "status"),
+    [
+        ("a key no one was given", "Bearer rbk_nosuchkey_0123456789abcdef", 401),
+        ("a known key's prefix with a wrong secret", "wrong secret", 401),
+        ("a key without the decide scope", None, 403),
+    ],
+)
+def test_a_refused_key_is_looked_up_once(
+    api: Api,
+    app: Flask,
+    flask_requests: list[str],
+    label: str,
+    authorization: str | None,
+    status: int,
+) -> None:
+    """The hot path hands a refused key to Flask with what it found: one lookup in all, as
+    before the hot path (a flood of bad keys costs the database no more than it did)."""
+    engine = db_of(app).engine
+    lookups: list[str] = []
+
+    def seen(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if "FROM api_keys" in statement:
+            lookups.append(statement)
+
+    headers = {"Authorization": authorization} if authorization else api.headers("read")
+    if authorization == "wrong secret":
+        prefix = api.tokens["decide"].rsplit("_", 1)[0]
+        headers = {"Authorization": f"Bearer {prefix}_{'0' * 32}"}
+    if authorization is None:  # the read key's lookup is cached once it is seen: clear it
+        app.extensions[KEYS_EXTENSION]._keys.clear()
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        r = api.client.post(PATH, json={"facts": APPROVE}, headers=headers)
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+    assert r.status_code == status, label
+    assert flask_requests == [PATH]  # Flask answered it
+    assert len(lookups) == 1, lookups
+    assert count(app, Decision) == 0
