@@ -8,6 +8,7 @@ from __future__ import annotations
 import random
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -282,6 +283,72 @@ def test_a_group_with_request_ids_is_one_statement_and_each_member_gets_its_own_
     assert rows["m0"].outputs == stored.outputs
     assert rows["m0"].facts == stored.facts
     assert rows["m4"].decided_at == items[4][0]["decided_at"]
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+@settings(
+    max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    texts=st.lists(
+        st.text(st.characters(exclude_categories=["Cs"], exclude_characters="\x00")),
+        min_size=3,
+        max_size=3,
+    ),
+    number=st.one_of(
+        st.integers(-(2**70), 2**70), st.floats(allow_nan=False, allow_infinity=False)
+    ),
+    micro=st.integers(0, 999_999),
+    no_outputs=st.booleans(),
+)
+def test_the_group_statement_stores_what_one_insert_stores(
+    db: Database, texts: list[str], number: float, micro: int, no_outputs: bool
+) -> None:
+    """Differential: the group statement (every member a row of typed arrays, one INSERT)
+    and a group of one store each decision exactly as the one-row INSERT of one commit per
+    decision does, in PostgreSQL's own text of every column: any text (quotes, backslashes,
+    non-ASCII, astral), big and fractional numbers, a time to the microsecond, and no outputs
+    (JSON's null, not SQL's NULL)."""
+    service, writer = _service(db, 2.0)
+    each = DecisionService(db, group_commit_ms=0)._own_writer()
+    assert not isinstance(each, GroupWriter)
+    with db.session() as s:
+        target = service.target(NAME, session=s)
+    clean, result = service.engine.decide(target.doc, APPROVE)
+    facts: dict[str, Any] = {**clean, "text": texts[0], "number": number, "other": None}
+    at = utcnow().replace(microsecond=micro)
+    run = uuid.uuid4().hex  # request ids of this example's own (examples share the database)
+
+    def values(rid: str) -> dict[str, Any]:
+        made = decision_values(target, facts, result, rid, texts[2], None, "api", at)
+        if no_outputs:
+            made["outputs"], made["exception"], made["error"] = None, True, texts[1]
+        return made
+
+    reference = each.insert(values(f"one-{run}"), True)
+    alone = writer.committer.commit([(values(f"alone-{run}"), True)])
+    group = writer.committer.commit([(values(f"g{i}-{run}"), True) for i in range(3)])
+    ids = [reference, *alone, *group]
+    assert all(i is not None for i in ids), ids
+    columns = ", ".join(
+        f"{c}::text" for c in ("version_hash", "facts", "outputs", "rule_ids", "matched")
+    )
+    with db.session() as s:
+        rows = s.execute(
+            text(
+                f"SELECT {columns}, outputs IS NULL, exception, error, caller, source, "
+                "decided_at, api_key_id, version_id FROM decisions WHERE id = ANY(:ids) "
+                "ORDER BY id"
+            ),
+            {"ids": ids},
+        ).all()
+    assert len(rows) == 5
+    assert rows[0][5] is False  # outputs: a JSON value (null when there are none)
+    assert rows[0][7] == (texts[1] if no_outputs else None)
+    assert rows[0][8] == texts[2]
+    assert rows[0][10] == at
+    assert all(row == rows[0] for row in rows[1:]), rows
 
 
 def test_a_defect_in_a_group_fails_every_member_and_leaves_none_waiting(db: Database) -> None:
