@@ -8,12 +8,18 @@ settings as Rulebook.
   one-table log (``bench_log``), on each thread's own psycopg connection, as Rulebook's hot
   path does. Not a Rulebook feature: a floor that tells how much of the gap is the database
   write itself on this machine, and how much is Rulebook's own work.
+* ``create_wait_app``: the bare endpoint that only waits (``BENCH_WAIT_MS``, 1 ms by default)
+  before it answers, as a request waiting for its commit does, with no database at all. A
+  bound, not a baseline: what a request thread's wait alone costs the server under load
+  (the GIL handed over and taken back, the thread switches), which any durably logged
+  decision pays on top of the database's own work.
 """
 
 from __future__ import annotations
 
 import os
 import threading
+import time
 from typing import Any
 
 import psycopg
@@ -54,5 +60,16 @@ def create_insert_app() -> Flask:
             "INSERT INTO bench_log (body) VALUES (%s) RETURNING id", [Jsonb(body)], prepare=True
         ).fetchone()
         return {"ruleset": name, "id": row[0] if row else None}, 201
+
+    return app
+
+
+def create_wait_app() -> Flask:
+    app = create_app()
+    delay = float(os.environ.get("BENCH_WAIT_MS", "1")) / 1000
+
+    @app.before_request
+    def wait() -> None:
+        time.sleep(delay)
 
     return app

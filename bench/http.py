@@ -1,7 +1,9 @@
 """HTTP benchmark: the decision endpoint under gunicorn, every decision durably logged to
 PostgreSQL, against a bare Flask JSON endpoint under the same gunicorn settings (the target's
 baseline), and against a bare endpoint that also makes one durable INSERT (a floor: what the
-database write alone costs on this machine; see bench/bare.py).
+database write alone costs on this machine; see bench/bare.py). With ``--servers`` naming it,
+``bare_flask_wait`` is a bound: the bare endpoint waiting 1 ms with no database, what a
+request thread's wait for its commit alone costs the server.
 
     make bench          # runs this after the engine benchmark
     .venv/bin/python -m bench.http --out bench/results/http.json [--duration 10]
@@ -292,6 +294,8 @@ def main() -> None:
     servers: dict[str, tuple[str, Path, dict[str, str]]] = {
         "bare_flask": ("bench.bare:create_app()", bare_lua, {}),
         "bare_flask_insert": ("bench.bare:create_insert_app()", bare_lua, {}),
+        # Not in the default list: the bare endpoint waiting 1 ms, no database (a bound).
+        "bare_flask_wait": ("bench.bare:create_wait_app()", bare_lua, {}),
         # Group commit (the default) and, for comparison, one commit per decision.
         "rulebook": (rb, rb_lua, {}),
         "rulebook_commit_each": (rb, rb_lua, {"RULEBOOK_GROUP_COMMIT_MS": "0"}),
@@ -359,6 +363,7 @@ def main() -> None:
     ratio = rps.get("rulebook", nan) / bare
     ratio_each = rps.get("rulebook_commit_each", nan) / bare
     floor = rps.get("bare_flask_insert", nan) / bare
+    wait = rps.get("bare_flask_wait", nan) / bare
     vs_insert = rps.get("rulebook", nan) / (rps.get("bare_flask_insert") or nan)
     shadow_ratio = rps["rulebook_shadow"] / rps["rulebook"] if "rulebook_shadow" in rps else None
     all_shadowed = all(r.get("all_shadowed") for r in rounds.get("rulebook_shadow", []))
@@ -385,6 +390,7 @@ def main() -> None:
         "throughput_ratio": _rounded(ratio),
         "commit_each_ratio": _rounded(ratio_each),
         "bare_insert_ratio": _rounded(floor),
+        "bare_wait_ratio": _rounded(wait),
         "rulebook_vs_bare_insert": _rounded(vs_insert),
         "every_2xx_logged": logged_ok,
         "target": ">= 0.5 of the bare endpoint's throughput with every decision logged",
@@ -403,6 +409,8 @@ def main() -> None:
         f"{ratio_each:.2f}); bare+insert / bare {floor:.2f}; "
         f"rulebook / bare+insert {vs_insert:.2f}; every 2xx logged: {logged_ok} -> {args.out}"
     )
+    if "bare_flask_wait" in rps:
+        print(f"bare waiting 1 ms / bare {wait:.2f} (no database: the wait alone)")
     if shadow_ratio is not None:
         print(
             f"shadow on / off {shadow_ratio:.3f} (target >= 0.85); per round "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -26,6 +27,18 @@ def test_the_bare_endpoint_parses_the_body() -> None:
     client = bare.create_app().test_client()
     r = client.post("/api/v1/rulesets/x/decisions", json={"facts": {"a": 1, "b": 2}})
     assert (r.status_code, r.get_json()) == (201, {"ruleset": "x", "facts": 2})
+
+
+def test_the_wait_bound_waits_then_answers_as_the_bare_endpoint(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("BENCH_WAIT_MS", "30")
+    client = bare.create_wait_app().test_client()
+    started = time.perf_counter()
+    r = client.post("/api/v1/rulesets/x/decisions", json={"facts": {"a": 1}})
+    waited = time.perf_counter() - started
+    assert (r.status_code, r.get_json()) == (201, {"ruleset": "x", "facts": 1})
+    assert waited >= 0.03
 
 
 @pytest.mark.postgres
