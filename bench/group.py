@@ -25,31 +25,17 @@ from pathlib import Path
 from typing import Any
 
 from bench import http
+from bench.proc import process_cpu
 from rules.store import Database
 from rules.store.decisions import DecisionService
 from rules.store.decisions.group import GroupWriter
 
 __all__ = ["main"]
 
-TICK = os.sysconf("SC_CLK_TCK")
-
 
 def _postgres_cpu() -> float:
     """CPU seconds of every postgres process of this machine so far."""
-    total = 0
-    for pid in os.listdir("/proc"):
-        if not pid.isdigit():
-            continue
-        try:
-            with open(f"/proc/{pid}/comm") as f:
-                if not f.read().startswith("postgres"):
-                    continue
-            with open(f"/proc/{pid}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-        except OSError:  # gone meanwhile
-            continue
-        total += int(fields[11]) + int(fields[12])
-    return total / TICK
+    return process_cpu(comm="postgres")
 
 
 def _round(

@@ -3,7 +3,10 @@ PostgreSQL, against a bare Flask JSON endpoint under the same gunicorn settings 
 baseline), and against a bare endpoint that also makes one durable INSERT (a floor: what the
 database write alone costs on this machine; see bench/bare.py). With ``--servers`` naming it,
 ``bare_flask_wait`` is a bound: the bare endpoint waiting 1 ms with no database, what a
-request thread's wait for its commit alone costs the server.
+request thread's wait for its commit alone costs the server. Each round also reports the CPU a
+request under the load of the server's processes (``server_cpu_us``) and of PostgreSQL's
+(``postgres_cpu_us``: every postgres process of the machine, from /proc; run it on a quiet
+database); ``wrk``'s own is not counted.
 
     make bench          # runs this after the engine benchmark
     .venv/bin/python -m bench.http --out bench/results/http.json [--duration 10]
@@ -57,6 +60,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.bare import LOG_TABLE  # noqa: E402
+from bench.proc import process_cpu  # noqa: E402
 from review_app.commands import DEFAULT_THREADS, default_workers  # noqa: E402
 from rules.core.document import load_document  # noqa: E402
 from rules.store import Database, accounts, upgrade, versions  # noqa: E402  # noqa: E402
@@ -329,7 +333,13 @@ def main() -> None:
         try:
             _load(wrk, port, script, connections, 2.0)  # warm-up: compile the version
             before, last = _count(url) if rulebook else (0, 0)
+            # CPU under the load: the server's processes (its own session) and PostgreSQL's.
+            server0, pg0 = process_cpu(session=proc.pid), process_cpu(comm="postgres")
             result = _load(wrk, port, script, connections, duration)
+            server1, pg1 = process_cpu(session=proc.pid), process_cpu(comm="postgres")
+            done = max(1, result["requests"])
+            result["server_cpu_us"] = round((server1 - server0) / done * 1e6)
+            result["postgres_cpu_us"] = round((pg1 - pg0) / done * 1e6)
             if label == "rulebook_shadow":
                 time.sleep(1.0)  # the shadow worker's last batch
                 made, result["shadowed"] = _shadowed(url, last)
@@ -343,7 +353,8 @@ def main() -> None:
         print(
             f"{label:21} c={connections:<3} {result['rps']:>8.0f}/s  "
             f"p50 {result['p50_us'] / 1000:.2f} ms  p99 {result['p99_us'] / 1000:.2f} ms  "
-            f"non-2xx {result['non_2xx']}"
+            f"non-2xx {result['non_2xx']}  CPU a request: server {result['server_cpu_us']} µs, "
+            f"PostgreSQL {result['postgres_cpu_us']} µs"
         )
         return result
 

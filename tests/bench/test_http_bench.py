@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import time
 
 import pytest
@@ -11,6 +13,7 @@ from sqlalchemy.engine import make_url
 
 from bench import bare
 from bench import http as bench
+from bench.proc import process_cpu
 from rules.core.document import load_document
 from rules.core.engine import Engine
 from tests.rules.store.storecases import MORTGAGE
@@ -39,6 +42,34 @@ def test_the_wait_bound_waits_then_answers_as_the_bare_endpoint(
     waited = time.perf_counter() - started
     assert (r.status_code, r.get_json()) == (201, {"ruleset": "x", "facts": 1})
     assert waited >= 0.03
+
+
+def test_process_cpu_counts_a_sessions_processes_only() -> None:
+    """bench.http's CPU a request: the server's processes are its session's (gunicorn starts
+    in a session of its own), and no other process counts."""
+    burn = (
+        "import sys, time\nend = time.process_time() + 0.3\n"
+        "while time.process_time() < end: pass\nprint('burnt', flush=True)\nsys.stdin.read()"
+    )
+    child = subprocess.Popen(
+        [sys.executable, "-c", burn],
+        start_new_session=True,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert child.stdin is not None
+    assert child.stdout is not None
+    try:
+        assert child.stdout.readline() == "burnt\n"
+        seen = process_cpu(session=child.pid)
+    finally:
+        child.stdin.close()
+        child.wait()
+        child.stdout.close()
+    assert 0.15 <= seen <= 1.0
+    assert process_cpu(session=child.pid) == 0  # it has exited: nothing of that session left
+    assert process_cpu(comm="no-such-command-") == 0
 
 
 @pytest.mark.postgres
