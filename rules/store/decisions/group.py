@@ -167,16 +167,20 @@ class GroupWriter:
             elif self._windowed:
                 self._arrived.notify_all()
         lead = slot.lead
-        while True:
-            if not lead:
-                slot.wake.acquire()  # done, or handed a leader's place (or both)
-                with self._lock:
-                    lead = slot.lead
-            if lead:
-                self._lead(slot)
-                lead = False
-            if slot.done:
-                break
+        try:
+            while True:
+                if not lead:
+                    slot.wake.acquire()  # done, or handed a leader's place (or both)
+                    with self._lock:
+                        lead = slot.lead
+                if lead:
+                    self._lead(slot)
+                    lead = False
+                if slot.done:
+                    break
+        except BaseException:
+            self._leave(slot)
+            raise
         if slot.error is not None:
             raise _copy(slot.error) from slot.error
         return slot.id
@@ -191,14 +195,33 @@ class GroupWriter:
                 self._commit(group)
         finally:
             with self._lock:
-                slot.lead = False
-                nxt = next((s for s in self._pending if not s.lead), None)
-                if nxt is None:
-                    self._leaders -= 1
-                else:
-                    nxt.lead = True
+                nxt = self._hand_on(slot)
             if nxt is not None:
                 _wake(nxt)
+
+    def _hand_on(self, slot: _Slot) -> _Slot | None:
+        """(The lock held.) ``slot``'s thread gives up its leader's place: to the first queued
+        decision whose thread holds none (returned, to be woken), or back to the writer."""
+        slot.lead = False
+        nxt = next((s for s in self._pending if not s.lead), None)
+        if nxt is None:
+            self._leaders -= 1
+        else:
+            nxt.lead = True
+        return nxt
+
+    def _leave(self, slot: _Slot) -> None:
+        """``slot``'s thread leaves before its group is done: an exception was raised in it
+        while it waited (an asynchronous one, such as a worker's timeout). Its decision leaves
+        the queue if no group has taken it yet (else that group commits it, unanswered, as a
+        client that went away), and a leader's place it was handed is handed on, not lost:
+        without it, the next decisions of the process would queue with no leader."""
+        with self._lock:
+            if slot in self._pending:
+                self._pending.remove(slot)
+            nxt = self._hand_on(slot) if slot.lead else None
+        if nxt is not None:
+            _wake(nxt)
 
     def _collect(self) -> list[_Slot]:
         """The next group (the lock held): the queued decisions, once the threads still

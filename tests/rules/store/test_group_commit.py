@@ -5,6 +5,7 @@ group fails every member and writes nothing, and every stored decision replays i
 
 from __future__ import annotations
 
+import ctypes
 import random
 import threading
 import time
@@ -431,6 +432,62 @@ def test_the_next_group_is_led_by_the_first_queued_decisions_thread(db: Database
     assert recording.groups[1] == (idents["q0"], queued)
     assert writer._leaders == 0
     assert _count(db) == 1 + len(queued)
+
+
+class _Interrupted(Exception):
+    """Raised in a waiting thread from outside (as a worker's timeout would)."""
+
+
+def _raise_in(thread: threading.Thread, exc: type[BaseException]) -> None:
+    """Make ``exc`` raised in ``thread`` at its next Python instruction (a thread blocked on
+    a lock gets it as soon as it has the lock)."""
+    assert thread.ident is not None
+    done = ctypes.pythonapi.PyThreadState_SetAsyncExc(
+        ctypes.c_ulong(thread.ident), ctypes.py_object(exc)
+    )
+    assert done == 1
+
+
+def test_a_thread_interrupted_while_it_waits_hands_its_leaders_place_on(db: Database) -> None:
+    """A thread handed a leader's place that an exception stops as it wakes neither keeps the
+    place nor leaves its decision queued: the next decision of the process leads its own
+    group at once, instead of queuing behind a leader that never comes."""
+    service, writer = _service(db, 0.5)
+    recording = _Recording(writer.committer)
+    writer.committer = recording
+    gate = recording.gate = threading.Event()
+    outcome: dict[str, Any] = {}
+
+    def decide(rid: str) -> None:
+        try:
+            outcome[rid] = service.decide(NAME, APPROVE, request_id=rid, caller="p")[1]
+        except BaseException as exc:  # the assertion looks at it
+            outcome[rid] = exc
+
+    first = threading.Thread(target=decide, args=("lead",), daemon=True)
+    first.start()
+    assert recording.entered.wait(timeout=30)  # the first group holds the only place
+    waiting = threading.Thread(target=decide, args=("interrupted",), daemon=True)
+    waiting.start()
+    deadline = time.monotonic() + 30
+    while not writer._pending and time.monotonic() < deadline:
+        time.sleep(0.001)
+    assert [s.values["request_id"] for s in writer._pending] == ["interrupted"]
+    _raise_in(waiting, _Interrupted)  # pending until its lock is released
+    gate.set()  # the first group commits and hands its place to the waiting thread
+    for t in (first, waiting):
+        t.join(timeout=30)
+    assert outcome["lead"] is True
+    assert isinstance(outcome["interrupted"], _Interrupted)
+    after = threading.Thread(target=decide, args=("after",), daemon=True)
+    after.start()
+    after.join(timeout=10)
+    assert not after.is_alive(), "the next decision waits for a leader that never comes"
+    assert outcome["after"] is True
+    assert writer._leaders == 0
+    assert writer._pending == []
+    with db.session() as s:
+        assert set(s.scalars(select(Decision.request_id))) == {"lead", "after"}
 
 
 @pytest.mark.parametrize("leaders", [1, 3])
