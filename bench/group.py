@@ -6,8 +6,9 @@ For each setting (``--threads``, each with group commit and with one commit per 
 ``RULEBOOK_GROUP_COMMIT_MS=0``), the threads decide for ``--duration`` seconds against
 PostgreSQL; measured: decisions a second, this process's CPU a decision (every thread, system
 time included), PostgreSQL's CPU a decision (every ``postgres`` process of this machine, from
-/proc: run it on a quiet database) and decisions a committed group. Rounds alternate between the
-settings; the best round of each is reported.
+/proc: run it on a quiet database) and decisions a committed group. Every decision has a
+request id, as every decision the API records does (it makes one when a request has none).
+Rounds alternate between the settings; the best round of each is reported.
 
     .venv/bin/python -m bench.group --out bench/results/group.json [--threads 4,16]
 """
@@ -29,6 +30,7 @@ from bench.proc import process_cpu
 from rules.store import Database
 from rules.store.decisions import DecisionService
 from rules.store.decisions.group import GroupWriter
+from rules.store.decisions.requests import new_request_id
 
 __all__ = ["main"]
 
@@ -50,7 +52,9 @@ def _round(
         rng = random.Random(i)
         n = 0
         while time.monotonic() < stop:
-            service.decide(name, rng.choice(facts), caller="bench")
+            # A request id as the API gives every decision that comes without one (so a group
+            # is the one statement the API's decisions take; without ids it is pipelined).
+            service.decide(name, rng.choice(facts), request_id=new_request_id(), caller="bench")
             n += 1
         counts[i] = n
 

@@ -32,10 +32,12 @@ transaction and commits once. Every member then learns its outcome:
 from __future__ import annotations
 
 import copy
+import json
 import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
+from datetime import datetime
 from typing import Any, Protocol
 
 import psycopg
@@ -356,7 +358,7 @@ class PostgresCommitter:
                 found = {
                     (ruleset_id, request_id): new_id
                     for new_id, ruleset_id, request_id in conn.execute(
-                        self._group_sql, _group_args(items), prepare=True
+                        self._group_sql, [_group_json(items)], prepare=True
                     )
                 }
                 rows = [
@@ -395,25 +397,33 @@ class PostgresCommitter:
 
 
 def group_statement(dialect: Dialect) -> str:
-    """One INSERT of a whole group (PostgreSQL), each member a row of the arrays it is given
-    (``unnest``, in the group's order, so ids follow it), with each row's own guard (a guarded
-    row only while its version is the ruleset's active one; the row read FOR KEY SHARE, as
-    :func:`~rules.store.decisions.writers.insert_statement` does) and the same ON CONFLICT.
-    It returns ``(id, ruleset_id, request_id)`` of the rows written: every member must have a
-    request id, by which it finds its row (none: not written, as for the one-row statement).
+    """One INSERT of a whole group (PostgreSQL), each member an object of the one JSON array
+    it is given (``json_to_recordset``, in the group's order, so ids follow it), with each
+    row's own guard (a guarded row only while its version is the ruleset's active one; the
+    row read FOR KEY SHARE, as :func:`~rules.store.decisions.writers.insert_statement` does)
+    and the same ON CONFLICT. It returns ``(id, ruleset_id, request_id)`` of the rows written:
+    every member must have a request id, by which it finds its row (none: not written, as for
+    the one-row statement).
 
     One statement for N decisions instead of N: measured on this machine's PostgreSQL, about
     65 µs of server time a decision in groups of 8 against 155 µs for 8 INSERTs in one
-    transaction and 215 µs for each its own (and half the client's time)."""
+    transaction and 215 µs for each its own. The group goes as one JSON text, not a typed
+    array a column: psycopg adapts arrays element by element in Python, which cost the
+    client 249 µs a group of 3 and 450 µs a group of 8, against 87 and 127 µs for the JSON
+    text (in process, best of 6 runs of 300 groups; a lone INSERT costs 75 µs)."""
     table = Decision.__table__
     columns = [*COLUMNS, "guarded"]
     types = {c: table.c[c].type.compile(dialect=dialect) for c in COLUMNS}
     types["guarded"] = "BOOLEAN"
-    arrays = ", ".join(f"%({c})s::{types[c]}[]" for c in columns)
+    # No outputs is JSON's null, as the one-row INSERT stores it; json_to_recordset reads a
+    # JSON null as SQL's NULL.
+    picked = [f"coalesce(u.{c}, 'null'::jsonb)" if c in JSON_COLUMNS else f"u.{c}" for c in COLUMNS]
     return (
         f"INSERT INTO {Decision.__tablename__} ({', '.join(COLUMNS)}) "  # noqa: S608 - the model's names
-        f"SELECT {', '.join('u.' + c for c in COLUMNS)} "
-        f"FROM unnest({arrays}) WITH ORDINALITY AS u({', '.join(columns)}, ord) "
+        f"SELECT {', '.join(picked)} "
+        "FROM ROWS FROM (json_to_recordset(%s::json) "
+        f"AS ({', '.join(f'{c} {types[c]}' for c in columns)})) "
+        f"WITH ORDINALITY AS u({', '.join(columns)}, ord) "
         f"JOIN {Ruleset.__tablename__} AS r ON r.id = u.ruleset_id "
         "AND (NOT u.guarded OR r.active_number = u.version_number) "
         "ORDER BY u.ord FOR KEY SHARE OF r "
@@ -422,16 +432,16 @@ def group_statement(dialect: Dialect) -> str:
     )
 
 
-def _group_args(items: Sequence[Item]) -> dict[str, list[Any]]:
-    """The group's column values as one array a column (JSON ones as jsonb)."""
-    args: dict[str, list[Any]] = {c: [] for c in COLUMNS}
-    for values, _ in items:
-        for c in COLUMNS:
-            args[c].append(values[c])
-    for c in JSON_COLUMNS:
-        args[c] = [Jsonb(v) for v in args[c]]
-    args["guarded"] = [guarded for _, guarded in items]
-    return args
+def _group_json(items: Sequence[Item]) -> str:
+    """The group as :func:`group_statement`'s JSON text: an object a member, its columns and
+    ``guarded``; a time (decided_at) in ISO 8601, with its offset."""
+    return json.dumps([{**values, "guarded": guarded} for values, guarded in items], default=_iso)
+
+
+def _iso(value: Any) -> str:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} cannot be written as JSON")
 
 
 def _row(new_id: int | None) -> tuple[int] | None:
