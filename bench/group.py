@@ -35,11 +35,6 @@ from rules.store.decisions.requests import new_request_id
 __all__ = ["main"]
 
 
-def _postgres_cpu() -> float:
-    """CPU seconds of every postgres process of this machine so far."""
-    return process_cpu(comm="postgres")
-
-
 def _round(
     service: DecisionService, name: str, facts: list[dict[str, Any]], threads: int, seconds: float
 ) -> dict[str, Any]:
@@ -59,12 +54,12 @@ def _round(
         counts[i] = n
 
     pool = [threading.Thread(target=work, args=(i,)) for i in range(threads)]
-    pg0, cpu0, wall0 = _postgres_cpu(), time.process_time(), time.monotonic()
+    pg0, cpu0, wall0 = process_cpu(comm="postgres"), time.process_time(), time.monotonic()
     for t in pool:
         t.start()
     for t in pool:
         t.join()
-    pg1, cpu1, wall1 = _postgres_cpu(), time.process_time(), time.monotonic()
+    pg1, cpu1, wall1 = process_cpu(comm="postgres"), time.process_time(), time.monotonic()
     n = sum(counts)
     groups = (writer.groups - groups_before) if isinstance(writer, GroupWriter) else n
     return {

@@ -11,9 +11,11 @@ to the first queued decision's thread, which takes every queued decision (up to
 :data:`MAX_GROUP`); so a group's end wakes only its members and the next leader. A leader
 that took the last free place also waits, at most :data:`WINDOW_MS`, for the threads still
 deciding (never when it is alone, so a lone decision waits for nothing). The group goes
-through a :class:`Committer`, which writes each with its own guarded INSERT (the statement of
-:mod:`~rules.store.decisions.writers`, in the group's order, so ids follow it) in one
-transaction and commits once. Every member then learns its outcome:
+through a :class:`Committer`, which writes it in the group's order (so ids follow it) in one
+transaction and commits once: on PostgreSQL a group whose members all have a request id is
+one INSERT of the whole group (:func:`group_statement`), any other each member's own guarded
+INSERT (the statement of :mod:`~rules.store.decisions.writers`). Every member then learns its
+outcome:
 
 - committed: its id, or None when its statement wrote nothing (the version is no longer the
   active one, or the request id is taken: the service decides again or answers the stored

@@ -306,8 +306,8 @@ def test_a_group_with_request_ids_is_one_statement_and_each_member_gets_its_own_
 def test_the_group_statement_stores_what_one_insert_stores(
     db: Database, texts: list[str], number: float, micro: int, no_outputs: bool
 ) -> None:
-    """Differential: the group statement (every member a row of typed arrays, one INSERT)
-    and a group of one store each decision exactly as the one-row INSERT of one commit per
+    """Differential: the group statement (the whole group as one JSON text, one INSERT) and
+    a group of one store each decision exactly as the one-row INSERT of one commit per
     decision does, in PostgreSQL's own text of every column: any text (quotes, backslashes,
     non-ASCII, astral), big and fractional numbers, a time to the microsecond, and no outputs
     (JSON's null, not SQL's NULL)."""
