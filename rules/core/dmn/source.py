@@ -55,6 +55,20 @@ def parse_xml(source: bytes | str, what: str) -> Element:
             f"the {what} uses XML features that are refused for safety",
             [Problem("RB601", what, f"{type(exc).__name__}: DTDs and entities are not accepted")],
         ) from exc
+    except (LookupError, ValueError) as exc:
+        # After defusedxml's own refusals (DTDForbidden is a ValueError too). expat reads the
+        # declaration's encoding: one Python does not know (LookupError), or a multi-byte one
+        # expat cannot decode (ValueError).
+        raise DmnError(
+            f"the {what} declares an encoding that cannot be read",
+            [
+                Problem(
+                    "RB601",
+                    what,
+                    f'{exc}: save the file as UTF-8 and declare encoding="UTF-8" (or none)',
+                )
+            ],
+        ) from exc
     return root  # type: ignore[no-any-return]
 
 

@@ -292,6 +292,9 @@ def test_mutated_dmn_models_give_clear_errors(case: tuple[bytes, bytes]) -> None
 @given(st.binary(max_size=300) | st.text(max_size=300))
 @example(b"<definitions/>")
 @example(b'<?xml version="1.0" encoding="UTF-16"?><definitions/>')
+@example(b'<?xml version="1.0" encoding="xUTF-8"?><definitions/>')  # unknown: LookupError
+@example(b'<?xml version="1.0" encoding="rot13"?><definitions/>')  # not a text encoding
+@example(b'<?xml version="1.0" encoding="shift_jis"?><definitions/>')  # expat: ValueError
 @example(b"<definitions><decision><decisionTable/></decision></definitions>")
 def test_arbitrary_bytes_as_dmn_are_never_a_crash(source: bytes | str) -> None:
     try:
