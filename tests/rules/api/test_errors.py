@@ -17,6 +17,7 @@ from sqlalchemy.exc import OperationalError
 
 from rules import audit
 from rules.store import decisions
+from rules.store.decisions.group import CommitConnection
 from rules.store.extension import DECISIONS_EXTENSION
 from rules.store.models import Decision, Resolution
 from tests.rules.api.conftest import APPROVE, REFER, Api, count, db_of, fields, make_app
@@ -108,11 +109,11 @@ def _terminate(app: Flask, pid: int) -> None:
     pytest.fail(f"backend {pid} did not exit")
 
 
-class DyingConnection(psycopg.Connection[Any]):
+class DyingConnection(CommitConnection):
     """A real psycopg connection to the test database whose backend the server terminates
-    at the statement that commits (an INSERT alone in autocommit, or COMMIT): before it
-    reaches the server (``reached`` False) or once it has committed (the answer never
-    arrives)."""
+    at the statement that commits (the group statement or an INSERT alone in autocommit, or
+    COMMIT): before it reaches the server (``reached`` False) or once it has committed (the
+    answer never arrives)."""
 
     app: Flask
     reached: bool
@@ -125,12 +126,18 @@ class DyingConnection(psycopg.Connection[Any]):
         )
         if not commits:
             return super().execute(query, *args, **kwargs)
+        return self._dies(lambda: super(DyingConnection, self).execute(query, *args, **kwargs))
+
+    def insert_group(self, query: bytes, group: str) -> Any:
+        return self._dies(lambda: super(DyingConnection, self).insert_group(query, group))
+
+    def _dies(self, statement: Any) -> Any:
         if self.reached:
-            super().execute(query, *args, **kwargs)
+            statement()
         _terminate(self.app, self.info.backend_pid)
         if self.reached:
             return super().execute("SELECT 1")  # the connection is gone: OperationalError
-        return super().execute(query, *args, **kwargs)
+        return statement()
 
 
 @contextmanager

@@ -27,7 +27,7 @@ from rules.errors import ConflictError, UnavailableError
 from rules.store import decisions, versions
 from rules.store.database import Database
 from rules.store.decisions import DecisionService
-from rules.store.decisions.group import GroupWriter, _Slot
+from rules.store.decisions.group import CommitConnection, GroupWriter, _Slot
 from rules.store.decisions.writers import decision_values
 from rules.store.models import Decision, utcnow
 from tests.rules.store.storecases import APPROVE, DECLINE, NAME, REFER, mortgage
@@ -164,20 +164,27 @@ def _group_fails(db: Database, service: DecisionService) -> Iterator[None]:
     if db.dialect == "postgresql":
         committer: Any = writer.committer
 
-        class Dying(psycopg.Connection[Any]):
+        class Dying(CommitConnection):
+            def die(self) -> None:
+                with db.engine.connect() as admin:
+                    admin.execute(
+                        text("SELECT pg_terminate_backend(:p)"), {"p": self.info.backend_pid}
+                    )
+                    admin.commit()
+                time.sleep(0.2)  # the backend is gone
+
             def execute(self, query: Any, *args: Any, **kwargs: Any) -> Any:
                 if query == "COMMIT" or (
                     isinstance(query, str)
                     and query.startswith("INSERT INTO decisions")
                     and self.info.transaction_status == TransactionStatus.IDLE
                 ):
-                    with db.engine.connect() as admin:
-                        admin.execute(
-                            text("SELECT pg_terminate_backend(:p)"), {"p": self.info.backend_pid}
-                        )
-                        admin.commit()
-                    time.sleep(0.2)  # the backend is gone
+                    self.die()
                 return super().execute(query, *args, **kwargs)
+
+            def insert_group(self, query: bytes, group: str) -> list[tuple[int, int, str]]:
+                self.die()  # the group statement commits too (autocommit)
+                return super().insert_group(query, group)
 
         committer.close()
         committer.connect = lambda: Dying.connect(committer._dsn, autocommit=True)
@@ -259,13 +266,18 @@ def test_a_group_with_request_ids_is_one_statement_and_each_member_gets_its_own_
         values = decision_values(target, clean, result, rid, "p", None, "api", utcnow())
         items.append(({**values, **extra}, guarded))
     sent: list[str] = []
-    execute = psycopg.Connection.execute
+    execute, insert_group = psycopg.Connection.execute, CommitConnection.insert_group
 
     def counting(self: Any, query: Any, *args: Any, **kwargs: Any) -> Any:
         sent.append(str(query))
         return execute(self, query, *args, **kwargs)
 
+    def counting_group(self: Any, query: bytes, group: str) -> Any:
+        sent.append(query.decode())
+        return insert_group(self, query, group)
+
     monkeypatch.setattr(psycopg.Connection, "execute", counting)
+    monkeypatch.setattr(CommitConnection, "insert_group", counting_group)
     ids = writer.committer.commit(items)
     monkeypatch.undo()
     assert len(sent) == 1
