@@ -128,8 +128,10 @@ class DyingConnection(CommitConnection):
             return super().execute(query, *args, **kwargs)
         return self._dies(lambda: super(DyingConnection, self).execute(query, *args, **kwargs))
 
-    def insert_group(self, query: bytes, group: str) -> Any:
-        return self._dies(lambda: super(DyingConnection, self).insert_group(query, group))
+    def run_prepared(self, query: bytes, params: Any) -> Any:
+        if not query.startswith(b"INSERT INTO decisions"):
+            return super().run_prepared(query, params)
+        return self._dies(lambda: super(DyingConnection, self).run_prepared(query, params))
 
     def _dies(self, statement: Any) -> Any:
         if self.reached:

@@ -182,9 +182,10 @@ def _group_fails(db: Database, service: DecisionService) -> Iterator[None]:
                     self.die()
                 return super().execute(query, *args, **kwargs)
 
-            def insert_group(self, query: bytes, group: str) -> list[tuple[int, int, str]]:
-                self.die()  # the group statement commits too (autocommit)
-                return super().insert_group(query, group)
+            def run_prepared(self, query: bytes, params: Any) -> Any:
+                if query.startswith(b"INSERT INTO decisions"):  # it commits too (autocommit)
+                    self.die()
+                return super().run_prepared(query, params)
 
         committer.close()
         committer.connect = lambda: Dying.connect(committer._dsn, autocommit=True)
@@ -266,18 +267,18 @@ def test_a_group_with_request_ids_is_one_statement_and_each_member_gets_its_own_
         values = decision_values(target, clean, result, rid, "p", None, "api", utcnow())
         items.append(({**values, **extra}, guarded))
     sent: list[str] = []
-    execute, insert_group = psycopg.Connection.execute, CommitConnection.insert_group
+    execute, run_prepared = psycopg.Connection.execute, CommitConnection.run_prepared
 
     def counting(self: Any, query: Any, *args: Any, **kwargs: Any) -> Any:
         sent.append(str(query))
         return execute(self, query, *args, **kwargs)
 
-    def counting_group(self: Any, query: bytes, group: str) -> Any:
+    def counting_prepared(self: Any, query: bytes, params: Any) -> Any:
         sent.append(query.decode())
-        return insert_group(self, query, group)
+        return run_prepared(self, query, params)
 
     monkeypatch.setattr(psycopg.Connection, "execute", counting)
-    monkeypatch.setattr(CommitConnection, "insert_group", counting_group)
+    monkeypatch.setattr(CommitConnection, "run_prepared", counting_prepared)
     ids = writer.committer.commit(items)
     monkeypatch.undo()
     assert len(sent) == 1
@@ -362,6 +363,26 @@ def test_the_group_statement_stores_what_one_insert_stores(
     assert rows[0][8] == texts[2]
     assert rows[0][10] == at
     assert all(row == rows[0] for row in rows[1:]), rows
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+@pytest.mark.parametrize("column", ["caller", "error", "request_id"])
+def test_a_nul_in_a_text_column_is_refused_not_cut(db: Database, column: str) -> None:
+    """A group of one goes to libpq as text parameters, which end at a NUL: one in a text
+    column is refused, as psycopg refuses it, rather than stored cut short."""
+    service, writer = _service(db, 2.0)
+    with db.session() as s:
+        target = service.target(NAME, session=s)
+    clean, result = service.engine.decide(target.doc, APPROVE)
+    values = decision_values(target, clean, result, "nul-1", "p", None, "api", utcnow())
+    values[column] = "before\x00after"
+    before = _count(db)
+    with pytest.raises(psycopg.DataError, match="NUL"):
+        writer.committer.commit([(values, True)])
+    assert _count(db) == before
+    # The connection is still good: the next decision is written.
+    assert writer.committer.commit([({**values, column: "clean"}, True)])[0] is not None
 
 
 def test_a_defect_in_a_group_fails_every_member_and_leaves_none_waiting(db: Database) -> None:
