@@ -9,7 +9,7 @@ The id is for correlating logs only; the decision API's idempotency key is the b
 from __future__ import annotations
 
 import re
-import uuid
+import secrets
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -31,7 +31,7 @@ def request_id_for(header: str | None) -> str:
     """``header`` if it is a sane id, else a new random one (32 hex digits)."""
     if header is not None and SANE.match(header):
         return header
-    return uuid.uuid4().hex
+    return secrets.token_hex(16)
 
 
 class RequestIdMiddleware:

@@ -23,6 +23,7 @@ from rules.api.bodies import check_id, json_body, parse_time
 from rules.api.limits import text_problems
 from rules.api.openapi import document
 from rules.errors import InvalidRequestError, Problem
+from rules.jsontext import dumps
 from rules.store import decisions, versions
 from rules.store.accounts import ApiKeyInfo
 from rules.store.decisions import DecisionService
@@ -97,7 +98,7 @@ def answer_decision(
     metrics.record_decisions([(record, created)])
     return DecisionAnswer(
         201 if created else 200,
-        json.dumps(record.to_dict()).encode(),
+        dumps(record.to_dict()).encode(),  # json.dumps's text (rules.jsontext)
         # url_for would cost a route build per call
         f"{bp.url_prefix}/decisions/{record.id}",
     )

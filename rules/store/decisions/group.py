@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import copy
 import hashlib
-import json
 import re
 import threading
 import time
@@ -53,6 +52,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import OperationalError as SAOperationalError
 
 from rules.errors import OutcomeUnknownError, UnavailableError
+from rules.jsontext import dumps, encoder
 from rules.store.database import connection_lost
 from rules.store.decisions.writers import (
     COLUMNS,
@@ -329,9 +329,9 @@ class CommitConnection(psycopg.Connection[Any]):
 
     def run_prepared(
         self, query: bytes, params: Sequence[bytes | None]
-    ) -> list[tuple[str | None, ...]]:
+    ) -> list[list[bytes | None]]:
         """Run ``query`` (libpq's ``$n`` placeholders, each with its type) with ``params``
-        (text, or None for NULL), in autocommit: its rows, each value as text or None. The
+        (text, or None for NULL), in autocommit: its rows, each value as text (bytes) or None. The
         database refusing it raises psycopg's error for it; a connection failing,
         ``psycopg.OperationalError``."""
         name = b"rulebook_" + hashlib.sha256(query).hexdigest()[:24].encode()
@@ -345,10 +345,8 @@ class CommitConnection(psycopg.Connection[Any]):
                 self._rulebook_statements.add(name)
             pgconn.send_query_prepared(name, params)
             res = self._result(ExecStatus.TUPLES_OK)
-            return [
-                tuple(_text(res.get_value(i, j)) for j in range(res.nfields))
-                for i in range(res.ntuples)
-            ]
+            value, columns = res.get_value, range(res.nfields)
+            return [[value(i, j) for j in columns] for i in range(res.ntuples)]
 
     def _result(self, expected: ExecStatus) -> Any:
         results = self.wait(generators.execute(self.pgconn))
@@ -409,12 +407,12 @@ class PostgresCommitter:
             if len(items) == 1:  # alone: the statement is its own transaction, one round trip
                 values, guarded = items[0]
                 found = conn.run_prepared(self._one[guarded], _one_row(values))
-                ids = [int(str(found[0][0])) if found else None]
+                ids = [_int(found[0][0]) if found else None]
             elif all(values.get("request_id") is not None for values, _ in items):
                 # One statement for the whole group (its own transaction): a third of the
                 # server's work per decision of one INSERT each (see group_statement).
                 written = {
-                    (int(str(ruleset_id)), request_id): int(str(new_id))
+                    (_int(ruleset_id), bytes(request_id or b"").decode()): _int(new_id)
                     for new_id, ruleset_id, request_id in conn.run_prepared(
                         self._group_query, [_group_json(items).encode()]
                     )
@@ -488,8 +486,11 @@ def group_statement(dialect: Dialect) -> str:
     )
 
 
-def _text(value: bytes | None) -> str | None:
-    return None if value is None else bytes(value).decode()
+def _int(value: bytes | None) -> int:
+    """A number a statement returned as text (an id: never NULL)."""
+    if value is None:  # pragma: no cover - ids are never NULL
+        raise psycopg.DataError("the statement returned no id")
+    return int(value)
 
 
 def _positional(query: str, dialect: Dialect) -> bytes:
@@ -519,7 +520,7 @@ def _one_row(values: dict[str, Any]) -> list[bytes | None]:
     for column in COLUMNS:
         value = values[column]
         if column in JSON_COLUMNS:
-            params.append(json.dumps(value).encode())
+            params.append(dumps(value).encode())
         elif value is None:
             params.append(None)
         elif isinstance(value, bool):
@@ -537,13 +538,16 @@ def _one_row(values: dict[str, Any]) -> list[bytes | None]:
 def _group_json(items: Sequence[Item]) -> str:
     """The group as :func:`group_statement`'s JSON text: an object a member, its columns and
     ``guarded``; a time (decided_at) in ISO 8601, with its offset."""
-    return json.dumps([{**values, "guarded": guarded} for values, guarded in items], default=_iso)
+    return _dumps_group([{**values, "guarded": guarded} for values, guarded in items])
 
 
 def _iso(value: Any) -> str:
     if isinstance(value, datetime):
         return value.isoformat()
     raise TypeError(f"{type(value).__name__} cannot be written as JSON")
+
+
+_dumps_group = encoder(_iso)  # json.dumps(..., default=_iso), see rules.jsontext
 
 
 def _args(values: dict[str, Any]) -> dict[str, Any]:
