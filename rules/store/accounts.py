@@ -345,28 +345,47 @@ def authenticate_key(session: Session, token: str) -> ApiKeyInfo | None:
 class KeyCache:
     """Remembers verified keys for a few seconds, so each API call need not query for its key.
 
-    A revocation takes effect everywhere within ``ttl`` seconds."""
+    A revocation takes effect everywhere within ``ttl`` seconds: a remembered key is never
+    used once its time is up. It is read again a little before that (the last ``refresh``
+    share of its time) by the first request that finds it then, while the process's other
+    threads go on using it: before, every thread that had a request at the moment it
+    expired queried for it at once (up to a worker's eight, every five seconds, under load).
+    A key that read finds revoked is forgotten at once."""
 
-    def __init__(self, ttl: float = 5.0, size: int = 1024) -> None:
+    def __init__(self, ttl: float = 5.0, size: int = 1024, refresh: float = 0.2) -> None:
         self.ttl = ttl
         self.size = size
+        self.refresh = ttl * refresh  # seconds before its time is up that a key is read again
         self._lock = threading.Lock()
         self._keys: dict[str, tuple[float, ApiKeyInfo]] = {}
+        self._reading: set[str] = set()  # keys a thread is reading again now
 
     def get(
         self, sessions: Callable[[], AbstractContextManager[Session]], token: str
     ) -> ApiKeyInfo | None:
-        """The key ``token`` is, or None; ``sessions`` opens a session only on a cache miss."""
+        """The key ``token`` is, or None; ``sessions`` opens a session only on a cache miss,
+        or to read a key again shortly before its time is up."""
         digest = _digest(token)
         now = time.monotonic()
+        again = False
         with self._lock:
             hit = self._keys.get(digest)
             if hit is not None and hit[0] > now:
-                return hit[1]
-        with sessions() as session:
-            info = authenticate_key(session, token)
-        if info is not None:
-            with self._lock:
+                if hit[0] - now > self.refresh or digest in self._reading:
+                    return hit[1]
+                self._reading.add(digest)  # this request reads it again; the others use it
+                again = True
+        try:
+            with sessions() as session:
+                info = authenticate_key(session, token)
+        finally:
+            if again:
+                with self._lock:
+                    self._reading.discard(digest)
+        with self._lock:
+            if info is None:
+                self._keys.pop(digest, None)  # revoked meanwhile: not one request more
+            else:
                 if len(self._keys) >= self.size:
                     self._keys.clear()
                 self._keys[digest] = (now + self.ttl, info)
