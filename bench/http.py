@@ -294,7 +294,7 @@ def main() -> None:
     env = dict(
         os.environ, RULEBOOK_DATABASE_URL=url, RULEBOOK_SECRET_KEY="bench", BENCH_LOG_DSN=dsn
     )
-    rb = "review_app:create_app()"
+    rb = "review_app:serve_app()"  # as `rulebook serve` builds each worker's app
     servers: dict[str, tuple[str, Path, dict[str, str]]] = {
         "bare_flask": ("bench.bare:create_app()", bare_lua, {}),
         "bare_flask_insert": ("bench.bare:create_insert_app()", bare_lua, {}),

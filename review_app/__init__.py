@@ -28,7 +28,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from rules import store
 
-__all__ = ["HSTS", "create_app", "secret_key", "session_config"]
+__all__ = ["HSTS", "create_app", "secret_key", "serve_app", "session_config"]
 
 _TRUE = ("1", "true", "yes", "on")
 # Strict-Transport-Security over HTTPS (review_app.auth.hsts says why these values).
@@ -102,6 +102,18 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     hops = int(app.config["PROXY_HOPS"])
     if hops > 0:  # outermost: every path (the decision hot path too) and the access log see it
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
+    return app
+
+
+def serve_app() -> Flask:
+    """The application as each ``rulebook serve`` worker builds it: :func:`create_app` from
+    the environment, warmed up (:func:`rules.store.extension.warm`) before the worker
+    accepts a connection. The target for running Rulebook under another WSGI server
+    (``gunicorn 'review_app:serve_app()'``)."""
+    from rules.store import extension
+
+    app = create_app()
+    extension.warm(app)
     return app
 
 

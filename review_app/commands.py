@@ -2,8 +2,9 @@
 
 The ``rulebook`` console script finds this verb through the ``rulebook.commands`` entry point
 (``rules`` never imports ``review_app``). It migrates the database, then starts a gunicorn
-master that forks the workers; each worker builds its own app with ``create_app()`` (no
-preloading: a worker loads ruleset versions on demand). Metrics from every worker are
+master that forks the workers; each worker builds its own app with ``serve_app()`` (no
+preloading: each worker reads and compiles the active versions as it starts, before it
+accepts a connection, and any other version on demand). Metrics from every worker are
 aggregated through ``PROMETHEUS_MULTIPROC_DIR``: a fresh temporary folder unless it is set, and
 the master's ``child_exit`` hook clears a dead worker's files. SIGTERM stops it gracefully.
 """
@@ -144,9 +145,9 @@ class _Server(BaseApplication):  # type: ignore[misc]  # gunicorn ships no type 
 
 
 def _create_app() -> Any:
-    from review_app import create_app
+    from review_app import serve_app
 
-    return create_app()
+    return serve_app()
 
 
 def _prepare(url: str) -> str | None:

@@ -11,9 +11,13 @@ no database handle of their own.
 
 from __future__ import annotations
 
-from flask import Flask, current_app
+import logging
+import time
 
-from rules.store.accounts import KeyCache
+from flask import Flask, current_app
+from sqlalchemy.orm import Session, configure_mappers
+
+from rules.store.accounts import KeyCache, authenticate_key
 from rules.store.database import Database
 from rules.store.decisions.service import DecisionService
 
@@ -25,7 +29,10 @@ __all__ = [
     "decisions",
     "init_app",
     "key_cache",
+    "warm",
 ]
+
+log = logging.getLogger(__name__)
 
 DB_EXTENSION = "rulebook.db"
 KEYS_EXTENSION = "rulebook.keys"
@@ -57,3 +64,28 @@ def key_cache() -> KeyCache:
     """The current app's cache of verified API keys."""
     keys: KeyCache = current_app.extensions[KEYS_EXTENSION]
     return keys
+
+
+def warm(app: Flask) -> None:
+    """Do before a server process takes requests what its first ones would otherwise do: the
+    ORM's mappers configured, the API key lookup compiled (a lookup of a key that cannot
+    exist), each active ruleset's version read and compiled, the group commit's connection
+    opened with its statements prepared (:meth:`DecisionService.warm`). ``rulebook serve``'s
+    workers call it (:func:`review_app.serve_app`). A database that cannot be used yet is
+    logged, not raised: the worker starts anyway, ``/readyz`` says what is wrong, and the
+    first requests do the rest."""
+    started = time.perf_counter()
+    try:
+        configure_mappers()
+        db: Database = app.extensions[DB_EXTENSION]
+        with Session(db.engine) as s:
+            authenticate_key(s, "rbk_warm_up")  # no key has this prefix: None
+        compiled = app.extensions[DECISIONS_EXTENSION].warm()
+    except Exception:
+        log.warning("warm-up incomplete: the first requests will do the rest", exc_info=True)
+        return
+    log.info(
+        "warmed up: %d ruleset versions compiled in %.0f ms",
+        compiled,
+        (time.perf_counter() - started) * 1000,
+    )

@@ -95,6 +95,9 @@ class Committer(Protocol):
     def close(self) -> None:
         """Close any connection held."""
 
+    def warm(self) -> None:
+        """Open what the first commit would (a connection, its statements prepared)."""
+
 
 class _Slot:
     __slots__ = ("done", "error", "guarded", "id", "lead", "values", "wake")
@@ -334,19 +337,30 @@ class CommitConnection(psycopg.Connection[Any]):
         (text, or None for NULL), in autocommit: its rows, each value as text (bytes) or None. The
         database refusing it raises psycopg's error for it; a connection failing,
         ``psycopg.OperationalError``."""
-        name = b"rulebook_" + hashlib.sha256(query).hexdigest()[:24].encode()
         pgconn = self.pgconn
         with self.lock:
-            if self._rulebook_statements is None:
-                self._rulebook_statements = set()
-            if name not in self._rulebook_statements:
-                pgconn.send_prepare(name, query)
-                self._result(ExecStatus.COMMAND_OK)
-                self._rulebook_statements.add(name)
+            name = self._prepare(query)
             pgconn.send_query_prepared(name, params)
             res = self._result(ExecStatus.TUPLES_OK)
             value, columns = res.get_value, range(res.nfields)
             return [[value(i, j) for j in columns] for i in range(res.ntuples)]
+
+    def prepare(self, query: bytes) -> None:
+        """Prepare ``query`` on the connection now (:meth:`run_prepared` does it on first
+        use)."""
+        with self.lock:
+            self._prepare(query)
+
+    def _prepare(self, query: bytes) -> bytes:
+        """(The lock held.) The name ``query`` is prepared under, prepared if it is not."""
+        name = b"rulebook_" + hashlib.sha256(query).hexdigest()[:24].encode()
+        if self._rulebook_statements is None:
+            self._rulebook_statements = set()
+        if name not in self._rulebook_statements:
+            self.pgconn.send_prepare(name, query)
+            self._result(ExecStatus.COMMAND_OK)
+            self._rulebook_statements.add(name)
+        return name
 
     def _result(self, expected: ExecStatus) -> Any:
         results = self.wait(generators.execute(self.pgconn))
@@ -384,6 +398,16 @@ class PostgresCommitter:
             conns, self._all, self._idle = self._all, [], []
         for conn in conns:
             conn.close()
+
+    def warm(self) -> None:
+        conn = self._take()
+        try:
+            for query in (*self._one.values(), self._group_query):
+                conn.prepare(query)
+        except psycopg.OperationalError:
+            conn.close()
+            raise
+        self._give(conn)
 
     def _take(self) -> CommitConnection:
         with self._lock:
@@ -565,6 +589,9 @@ class SqliteCommitter:
 
     def close(self) -> None:
         pass
+
+    def warm(self) -> None:
+        pass  # the database's pool opens its connections as it needs them
 
     def commit(self, items: Sequence[Item]) -> list[int | None]:
         found: list[int | None] = []

@@ -75,7 +75,7 @@ from rules.store.decisions.writers import (
     Writer,
     decision_values,
 )
-from rules.store.models import Decision, utcnow
+from rules.store.models import Decision, Ruleset, utcnow
 from rules.store.shadow.runner import ShadowRunner
 
 __all__ = ["ATTEMPTS", "GROUP_COMMIT_ENV", "GROUP_CONNECTIONS_ENV", "Decided", "DecisionService"]
@@ -155,6 +155,27 @@ class DecisionService:
                 self.shadow = ShadowRunner(db)
             db.on_dispose(self.shadow.close)
             self._writer = _own_writer(db, group_commit_ms)
+
+    def warm(self, limit: int = 64) -> int:
+        """Do now what a process's first decisions would: read the active version of each
+        ruleset (up to ``limit``) and compile it, and open the group commit's connection with
+        its statements prepared. ``rulebook serve``'s workers call it before they accept
+        connections, so that a worker's first requests are not the slow ones (about 19 ms
+        of CPU for the first decision of a process against 0.7 ms after). The number of
+        versions compiled; a database error is raised (the caller decides what it is)."""
+        database = self._database()
+        with Session(database.engine) as s:
+            active = Ruleset.active_number.is_not(None)
+            names = list(
+                s.scalars(select(Ruleset.name).where(active).order_by(Ruleset.name).limit(limit))
+            )
+        opener: Callable[[], Session] = lambda: Session(database.engine)  # noqa: E731
+        for name in names:
+            self.engine.compiled(self._targets.get(name, None, False, opener).doc)
+        writer = self._writer
+        if isinstance(writer, GroupWriter):
+            writer.committer.warm()
+        return len(names)
 
     def _database(self) -> Database:
         if self.db is None:
