@@ -60,10 +60,16 @@ def _key(db: Database) -> tuple[Any, str]:
         return accounts.create_api_key(s, "app", ["decide"], "admin")
 
 
-def test_a_key_is_read_once_while_it_is_fresh(db: Database, clock: Clock) -> None:
+def _read(db: Database) -> tuple[Any, str, KeyCache, Counted]:
+    """A new key, read once into a new cache (five seconds) through counted sessions."""
     info, token = _key(db)
     cache, sessions = KeyCache(ttl=5.0), Counted(db)
     assert cache.get(sessions, token) == info
+    return info, token, cache, sessions
+
+
+def test_a_key_is_read_once_while_it_is_fresh(db: Database, clock: Clock) -> None:
+    info, token, cache, sessions = _read(db)
     clock.now += 3.9  # before the last fifth of its time
     assert cache.get(sessions, token) == info
     assert sessions.opened == 1
@@ -72,9 +78,7 @@ def test_a_key_is_read_once_while_it_is_fresh(db: Database, clock: Clock) -> Non
 def test_near_its_time_one_request_reads_it_again_while_the_others_use_it(
     db: Database, clock: Clock
 ) -> None:
-    info, token = _key(db)
-    cache, sessions = KeyCache(ttl=5.0), Counted(db)
-    cache.get(sessions, token)
+    info, token, cache, sessions = _read(db)
     clock.now += 4.5  # in the last fifth: the next request reads it again
     sessions.gate = gate = threading.Event()
     reader = threading.Thread(target=cache.get, args=(sessions, token))
@@ -91,9 +95,7 @@ def test_near_its_time_one_request_reads_it_again_while_the_others_use_it(
 
 
 def test_a_key_whose_time_is_up_is_never_used(db: Database, clock: Clock) -> None:
-    info, token = _key(db)
-    cache, sessions = KeyCache(ttl=5.0), Counted(db)
-    cache.get(sessions, token)
+    info, token, cache, sessions = _read(db)
     with db.session() as s:
         accounts.revoke_api_key(s, info.prefix, "admin")
     clock.now += 5.0
@@ -104,9 +106,7 @@ def test_a_key_whose_time_is_up_is_never_used(db: Database, clock: Clock) -> Non
 def test_a_key_found_revoked_when_read_again_is_forgotten_at_once(
     db: Database, clock: Clock
 ) -> None:
-    info, token = _key(db)
-    cache, sessions = KeyCache(ttl=5.0), Counted(db)
-    cache.get(sessions, token)
+    info, token, cache, sessions = _read(db)
     with db.session() as s:
         accounts.revoke_api_key(s, info.prefix, "admin")
     clock.now += 4.5
@@ -116,9 +116,7 @@ def test_a_key_found_revoked_when_read_again_is_forgotten_at_once(
 
 
 def test_a_read_again_that_fails_leaves_the_key_for_its_time(db: Database, clock: Clock) -> None:
-    info, token = _key(db)
-    cache = KeyCache(ttl=5.0)
-    cache.get(Counted(db), token)
+    info, token, cache, _ = _read(db)
     clock.now += 4.5
 
     def failing() -> AbstractContextManager[Session]:
