@@ -94,3 +94,14 @@ def test_the_insert_baseline_commits_one_row_per_request(
         conn.execute(text("DROP TABLE bench_log"))
     engine.dispose()
     assert sorted(bodies) == [json.dumps({"facts": {"i": i}}) for i in range(3)]
+
+
+def test_paired_ratios_are_taken_round_by_round() -> None:
+    rounds = {
+        "bare_flask": [{"rps": 2000.0}, {"rps": 1000.0}, {"rps": 4000.0}],
+        "rulebook": [{"rps": 1000.0}, {"rps": 700.0}, {"rps": 1000.0}],
+    }
+    assert bench.paired(rounds, "rulebook", "bare_flask") == [0.5, 0.7, 0.25]
+    # Best over best would say 0.25; the median of the pairs says 0.5.
+    assert bench.paired(rounds, "rulebook", "missing") == []
+    assert bench.paired({"a": [{"rps": 1.0}], "b": [{"rps": 0.0}]}, "a", "b") == []
