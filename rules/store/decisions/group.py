@@ -328,7 +328,7 @@ class CommitConnection(psycopg.Connection[Any]):
     methods hold it, and the connection's state is libpq's, which psycopg reads: everything
     else (``execute``, ``closed``, ``info``) works as before."""
 
-    _rulebook_statements: set[bytes] | None = None  # names of the statements it has prepared
+    _rulebook_statements: dict[bytes, bytes] | None = None  # query: its prepared name
 
     def run_prepared(
         self, query: bytes, params: Sequence[bytes | None]
@@ -353,13 +353,14 @@ class CommitConnection(psycopg.Connection[Any]):
 
     def _prepare(self, query: bytes) -> bytes:
         """(The lock held.) The name ``query`` is prepared under, prepared if it is not."""
-        name = b"rulebook_" + hashlib.sha256(query).hexdigest()[:24].encode()
         if self._rulebook_statements is None:
-            self._rulebook_statements = set()
-        if name not in self._rulebook_statements:
+            self._rulebook_statements = {}
+        name = self._rulebook_statements.get(query)
+        if name is None:  # named once, when first prepared: not hashed again on each commit
+            name = b"rulebook_" + hashlib.sha256(query).hexdigest()[:24].encode()
             self.pgconn.send_prepare(name, query)
             self._result(ExecStatus.COMMAND_OK)
-            self._rulebook_statements.add(name)
+            self._rulebook_statements[query] = name
         return name
 
     def _result(self, expected: ExecStatus) -> Any:
@@ -436,7 +437,7 @@ class PostgresCommitter:
                 # One statement for the whole group (its own transaction): a third of the
                 # server's work per decision of one INSERT each (see group_statement).
                 written = {
-                    (_int(ruleset_id), bytes(request_id or b"").decode()): _int(new_id)
+                    (_int(ruleset_id), (request_id or b"").decode()): _int(new_id)
                     for new_id, ruleset_id, request_id in conn.run_prepared(
                         self._group_query, [_group_json(items).encode()]
                     )

@@ -163,15 +163,13 @@ class DecisionService:
         connections, so that a worker's first requests are not the slow ones (about 19 ms
         of CPU for the first decision of a process against 0.7 ms after). The number of
         versions compiled; a database error is raised (the caller decides what it is)."""
-        database = self._database()
-        with Session(database.engine) as s:
+        with self._reading(None) as s:
             active = Ruleset.active_number.is_not(None)
             names = list(
                 s.scalars(select(Ruleset.name).where(active).order_by(Ruleset.name).limit(limit))
             )
-        opener: Callable[[], Session] = lambda: Session(database.engine)  # noqa: E731
-        for name in names:
-            self.engine.compiled(self._targets.get(name, None, False, opener).doc)
+        for name in names:  # as a decision finds and compiles its version
+            self.engine.compiled(self._target(name, None, fresh=False, session=None).doc)
         writer = self._writer
         if isinstance(writer, GroupWriter):
             writer.committer.warm()
